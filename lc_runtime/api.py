@@ -1,0 +1,110 @@
+"""
+The public Python API of lc-runtime: what edx-platform (and anyone else) calls.
+
+Every ``course_key`` argument takes a string or a ``CourseKey``.
+
+>>> from lc_runtime import api
+>>> result = api.import_olx("examples/demo-course")            # import and publish
+>>> with api.unit_of_work():                                   # one transaction per request
+...     runtime = api.get_runtime(user, course_key=result.course_key)
+...     unit = runtime.get_block("block-v1:LcX+Demo+2026+type@vertical+block@welcome-unit")
+...     html = runtime.render(unit, "student_view").content
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.core.exceptions import PermissionDenied
+from opaque_keys.edx.keys import CourseKey
+
+from lc_runtime.content.tree import CourseNotFound, CourseNotPublished, load_course_tree
+from lc_runtime.content.writes import PublishSummary, package_for_run, publish_course
+from lc_runtime.fielddata.learner import get_learner_state_store
+from lc_runtime.fielddata.unit_of_work import unit_of_work
+from lc_runtime.keys import InvalidKey, to_course_key
+from lc_runtime.olx.importer import ImportProblem, ImportResult, StrictImportError, import_course
+from lc_runtime.olx.parsing import OlxError
+from lc_runtime.olx.sources import OlxSource
+from lc_runtime.runtime.events import XBlockEvent, xblock_event
+from lc_runtime.runtime.runtime import LearningCoreRuntime
+
+__all__ = [
+    "CourseNotFound",
+    "CourseNotPublished",
+    "ImportProblem",
+    "ImportResult",
+    "InvalidKey",
+    "LearningCoreRuntime",
+    "OlxError",
+    "PublishSummary",
+    "StrictImportError",
+    "XBlockEvent",
+    "get_runtime",
+    "import_olx",
+    "publish",
+    "unit_of_work",
+    "xblock_event",
+]
+
+Mode = Literal["published", "draft"]
+
+
+def import_olx(
+    source: OlxSource,
+    *,
+    course_key: str | CourseKey | None = None,
+    publish: bool = True,
+    strict: bool = False,
+    created_by: int | None = None,
+    progress=None,
+) -> ImportResult:
+    """
+    Import a course export and (by default) publish it.
+
+    ``source`` is the folder holding ``course.xml``, a parent folder holding ``course/`` (as Studio's
+    export unpacks), a ``.tar.gz``, a ``.zip``, or an ``fs`` filesystem. ``course_key`` defaults to
+    the run ``course.xml`` names. Importing again updates only what changed. The import is one
+    transaction: on error nothing is written. Blocks that cannot be read are reported in
+    ``result.problems``; with ``strict=True`` any problem refuses the import.
+
+    >>> result = import_olx("examples/demo-course")
+    >>> result.course_key, result.blocks_by_type["problem"], result.problems
+    ('course-v1:LcX+Demo+2026', 1, [])
+    """
+    return import_course(
+        source, course_key=course_key, created_by=created_by, publish=publish, strict=strict, progress=progress
+    )
+
+
+def publish(course_key: str | CourseKey, *, published_by: int | None = None) -> PublishSummary:
+    """
+    Publish every draft change of a course run, so learners see it.
+
+    >>> publish("course-v1:LcX+Demo+2026").entities_published
+    3
+    """
+    key = str(to_course_key(course_key))
+    package_id = package_for_run(key)
+    if package_id is None:
+        raise CourseNotFound(f"No course run {key}")
+    return publish_course(package_id, published_by=published_by)
+
+
+def get_runtime(user, *, course_key: str | CourseKey, mode: Mode = "published") -> LearningCoreRuntime:
+    """
+    A runtime for ``user`` in a course run: ``published`` (what learners see, LMS) or ``draft`` (Studio).
+
+    ``user`` is a Django user, an ``AnonymousUser`` or None (a system task). Draft runtimes are for
+    staff (or None) only: learners never see drafts. Loading the tree costs one query when cached.
+
+    >>> runtime = get_runtime(request.user, course_key="course-v1:LcX+Demo+2026")
+    >>> runtime.render(runtime.get_block(unit_key), "student_view").content
+    """
+    if mode not in ("published", "draft"):
+        raise ValueError(f"mode must be 'published' or 'draft', not {mode!r}")
+    if mode == "draft" and user is not None and not getattr(user, "is_staff", False):
+        raise PermissionDenied("Only staff may use a draft (authoring) runtime")
+    key = to_course_key(course_key)
+    tree = load_course_tree(str(key), mode=mode)
+    return LearningCoreRuntime(user, key, mode=mode, tree=tree, learner_store=get_learner_state_store())

@@ -1,0 +1,59 @@
+"""The block that stands in for a block type installed nowhere: it keeps the OLX and says so."""
+
+from __future__ import annotations
+
+from html import escape
+
+from lxml import etree
+from web_fragments.fragment import Fragment
+from xblock.core import XBlock
+from xblock.fields import Scope, String
+
+__all__ = ["PlaceholderBlock"]
+
+
+class PlaceholderBlock(XBlock):
+    """
+    Loaded for any OLX tag with no installed XBlock class.
+
+    The OLX is kept whole in ``olx`` so that export gives it back unchanged; rendering shows a clear
+    notice instead of failing the page.
+    """
+
+    olx = String(scope=Scope.content, default="")
+    display_name = String(scope=Scope.settings, default=None)
+
+    @classmethod
+    def parse_xml(cls, node, runtime, keys):
+        block = runtime.construct_xblock_from_class(cls, keys)
+        block.olx = etree.tostring(node, encoding="unicode")
+        if node.get("display_name"):
+            block.display_name = node.get("display_name")
+        return block
+
+    def add_xml_to_node(self, node):
+        original = etree.fromstring(self.olx, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+        node.tag = original.tag
+        node.text = original.text
+        node.attrib.update(original.attrib)
+        for child in original:
+            node.append(child)
+
+    def _notice(self) -> Fragment:
+        block_type = escape(self.scope_ids.block_type)
+        title = escape(self.display_name or "")
+        return Fragment(
+            f'<div class="lc-placeholder" data-block-type="{block_type}">'
+            f"<p><strong>This block cannot be shown here.</strong> "
+            f"No XBlock is installed for the block type <code>{block_type}</code>"
+            f"{f' (&ldquo;{title}&rdquo;)' if title else ''}. Its content is kept unchanged.</p></div>"
+        )
+
+    def student_view(self, context=None) -> Fragment:
+        return self._notice()
+
+    def author_view(self, context=None) -> Fragment:
+        return self._notice()
+
+    def public_view(self, context=None) -> Fragment:
+        return self._notice()

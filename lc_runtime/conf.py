@@ -1,0 +1,46 @@
+"""
+lc-runtime's settings: one ``LC_RUNTIME`` dict in Django settings, every key optional.
+
+=============================  =============================================================
+key                            meaning
+=============================  =============================================================
+``BLOCK_CLASSES``              ``{olx_tag: entry point name or "module:Class"}``, merged over
+                               :data:`lc_runtime.blocks.registry.DEFAULT_BLOCK_CLASSES`
+``LEARNER_STATE_STORE``        ``"module:Class"`` of the learner-state store (default: ours)
+``UNSAFE_CODE_EXECUTION``      run capa problems' Python in-process, with no sandbox (unsafe)
+``HANDLER_SECRET``             signs handler URLs (default: ``SECRET_KEY``)
+``HANDLER_URL_PREFIX``         path where ``lc_runtime.web.urls`` is mounted (``/lc-runtime``)
+``EVENT_HANDLERS``             ``["module:callable", ...]`` called with each event after commit
+``ASIDE_TYPES``                aside types allowed to attach to blocks (default: none)
+=============================  =============================================================
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    "BLOCK_CLASSES": {},
+    "LEARNER_STATE_STORE": "lc_runtime.fielddata.learner:DjangoLearnerStateStore",
+    "UNSAFE_CODE_EXECUTION": False,
+    "HANDLER_SECRET": None,
+    "HANDLER_URL_PREFIX": "/lc-runtime",
+    "EVENT_HANDLERS": [],
+    "ASIDE_TYPES": [],
+}
+
+
+def get_setting(name: str) -> Any:
+    """The value of ``LC_RUNTIME[name]``, or its default."""
+    return getattr(settings, "LC_RUNTIME", {}).get(name, DEFAULTS[name])
+
+
+def import_object(path: str) -> Any:
+    """Import ``"package.module:attribute"`` (or ``"package.module.attribute"``)."""
+    module_name, sep, attribute = path.partition(":")
+    if not sep:
+        module_name, _, attribute = path.rpartition(".")
+    return getattr(import_module(module_name), attribute)

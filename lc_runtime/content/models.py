@@ -1,0 +1,146 @@
+"""
+lc-runtime's own tables, beside openedx-core's.
+
+openedx-core versions what a course *is* (components, containers, their OLX). It has no place for
+what a course run adds (its key, dates, a pinned snapshot), for the settings that edx-platform keeps
+on a chapter, sequential or vertical, for the children of a leaf XBlock that has children (such as
+``acid_parent``), or for what learners do. Those live here, always pointing at openedx-core rows and
+never copying them.
+"""
+
+from __future__ import annotations
+
+from typing import cast, override
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from openedx_content.models_api import (
+    Container,
+    ContainerVersion,
+    LearningPackage,
+    PublishableEntity,
+    PublishableEntityVersion,
+)
+
+__all__ = [
+    "BlockChild",
+    "ContainerSettings",
+    "CourseRoot",
+    "CourseRootVersion",
+    "CourseRun",
+    "LearnerState",
+]
+
+
+@Container.register_subclass
+class CourseRoot(Container):
+    """
+    The root of a course outline: the ``<course>`` element of OLX.
+
+    Its children are the Sections (``<chapter>``) in order, so the outline's order is versioned and
+    published like any other container. Course-level settings (policy, grading, partitions) are the
+    :class:`ContainerSettings` of its versions.
+    """
+
+    type_code = "lc_course"
+    olx_tag_name = "course"
+
+    container = models.OneToOneField(Container, on_delete=models.CASCADE, parent_link=True, primary_key=True)
+
+    @property
+    def id(self) -> Container.ID:
+        return cast(Container.ID, self.publishable_entity_id)
+
+    @override
+    @classmethod
+    def validate_entity(cls, entity: PublishableEntity) -> None:
+        container = getattr(entity, "container", None)
+        if container is None or container.container_type.type_code != "section":
+            raise ValidationError("Only Sections can be added to a course root")
+
+
+class CourseRootVersion(ContainerVersion):
+    """A version of a :class:`CourseRoot`: one ordering of the course's Sections."""
+
+    container_version = models.OneToOneField(
+        ContainerVersion, on_delete=models.CASCADE, parent_link=True, primary_key=True
+    )
+
+
+class CourseRun(models.Model):
+    """
+    One run of a course (``course-v1:Org+Course+Run``): a view of one LearningPackage.
+
+    Several runs may share a package; usage keys are the run's own, the content is the package's.
+    """
+
+    course_key = models.CharField(max_length=255, unique=True)
+    learning_package = models.ForeignKey(LearningPackage, on_delete=models.CASCADE, related_name="+")
+    root = models.ForeignKey(PublishableEntity, on_delete=models.PROTECT, related_name="+")
+    run_settings = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.course_key
+
+
+class ContainerSettings(models.Model):
+    """
+    The XBlock settings of one container version (``start``, ``due``, ``format``, ``graded``, ...).
+
+    openedx-core containers have a title and children, nothing more; these are the attributes the
+    OLX element carried, as ``{field_name: JSON value}``. Immutable, like the version it belongs to:
+    changing a setting makes a new container version with a new row.
+    """
+
+    container_version = models.OneToOneField(
+        PublishableEntityVersion, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    fields = models.JSONField(default=dict)
+    # OLX attributes the container's block class does not know, kept so that export gives them back.
+    extra_attributes = models.JSONField(default=dict)
+
+
+class BlockChild(models.Model):
+    """
+    One child of a component version whose XBlock class has children (``acid_parent``, ...).
+
+    Units hold Components, but nothing upstream lets a Component hold others. The child list is part
+    of the parent version, like a container's EntityList: immutable, ordered, children unpinned.
+    """
+
+    parent_version = models.ForeignKey(PublishableEntityVersion, on_delete=models.CASCADE, related_name="+")
+    order_num = models.PositiveIntegerField()
+    child = models.ForeignKey(PublishableEntity, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["parent_version", "order_num"], name="lc_blockchild_uniq_order")
+        ]
+        ordering = ["parent_version", "order_num"]
+
+
+class LearnerState(models.Model):
+    """
+    The learner-scoped XBlock fields of one (scope, learner, course run, block), as one JSON object.
+
+    ``scope`` names the XBlock (user scope, block scope) pair, e.g. ``one.usage`` for
+    ``Scope.user_state``. ``user_id`` 0 means "all learners" (``user_state_summary``); an empty
+    ``course_key`` means "every course" (``preferences``, ``user_info``); ``block_key`` is a usage
+    key, a block type, or empty, following the block scope.
+    """
+
+    scope = models.CharField(max_length=16)
+    user_id = models.BigIntegerField()
+    course_key = models.CharField(max_length=255, blank=True)
+    block_key = models.CharField(max_length=255, blank=True)
+    state = models.JSONField(default=dict)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "user_id", "course_key", "block_key"], name="lc_learnerstate_uniq"
+            )
+        ]
+        indexes = [models.Index(fields=["user_id", "course_key"], name="lc_learnerstate_user_course")]

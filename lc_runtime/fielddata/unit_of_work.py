@@ -1,0 +1,141 @@
+"""
+The unit of work: every write of a request, committed atomically when the request ends.
+
+``with unit_of_work():`` (or ``@unit_of_work()``) opens one database transaction. Inside it,
+learner-state writes are buffered and flushed in one batch just before the commit, authored versions
+are written inside the same transaction, and events (``runtime.publish``) are queued. Leaving the
+block normally commits all of it and then sends the events; an exception rolls everything back and
+drops the events. Nested units join the outer one, like ``transaction.atomic(savepoint=False)``:
+the outermost unit decides.
+
+Reads inside a unit see its own writes: learner-state reads look in the buffer first, and authored
+writes are already in the (uncommitted) transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import ContextDecorator
+from contextvars import ContextVar
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+__all__ = ["DELETED", "UnitOfWork", "current_unit", "unit_of_work"]
+
+log = logging.getLogger(__name__)
+
+
+class _Deleted:
+    """Marks a field deleted inside a unit of work (``del block.field``)."""
+
+    def __repr__(self) -> str:
+        return "DELETED"
+
+
+DELETED = _Deleted()
+
+_current: ContextVar[UnitOfWork | None] = ContextVar("lc_runtime_unit_of_work", default=None)
+
+
+class UnitOfWork:
+    """The writes and events of one outermost ``unit_of_work`` block."""
+
+    def __init__(self, using: str) -> None:
+        self.using = using
+        # state key -> {field name: JSON value or DELETED}, in the order first written.
+        self.learner_writes: dict[Any, dict[str, Any]] = {}
+        self.learner_store: Any = None
+        self.events: list[Callable[[], None]] = []
+        self.rollback_only = False
+
+    def set_rollback(self) -> None:
+        """Make the unit roll back when it ends, even without an exception (e.g. a failed request)."""
+        self.rollback_only = True
+
+    def stage_learner_write(self, store: Any, key: Any, changes: dict[str, Any]) -> None:
+        """Buffer learner-state changes for ``key``; they reach ``store`` when the unit commits."""
+        if self.learner_store is None:
+            self.learner_store = store
+        elif store is not self.learner_store and type(store) is not type(self.learner_store):
+            raise RuntimeError("One unit of work can write to only one learner-state store")
+        self.learner_writes.setdefault(key, {}).update(changes)
+
+    def pending_learner_state(self, key: Any) -> dict[str, Any] | None:
+        """The buffered changes for ``key`` (values may be :data:`DELETED`), or None."""
+        return self.learner_writes.get(key)
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after the unit commits; never if it rolls back."""
+        self.events.append(callback)
+
+    def flush(self) -> None:
+        """Write the buffered learner state (inside the unit's transaction)."""
+        if self.learner_writes:
+            self.learner_store.save(self.learner_writes)
+            self.learner_writes = {}
+
+
+def current_unit() -> UnitOfWork | None:
+    """The unit of work this code runs in, if any."""
+    return _current.get()
+
+
+def _send(events: list[Callable[[], None]]) -> None:
+    for event in events:
+        try:
+            event()
+        except Exception:  # an event handler's failure must not undo a committed request
+            log.exception("Event handler failed after commit")
+
+
+class unit_of_work(ContextDecorator):  # noqa: N801 - reads like transaction.atomic
+    """Context manager and decorator: run the block as one unit of work (see the module docstring)."""
+
+    def __init__(self, using: str | None = None) -> None:
+        self.using = using or DEFAULT_DB_ALIAS
+        self._stack: list[tuple[Any, UnitOfWork | None, Any]] = []
+
+    def __enter__(self) -> UnitOfWork:
+        outer = _current.get()
+        if outer is not None:
+            if outer.using != self.using:
+                raise RuntimeError("A nested unit of work must use the same database as the outer one")
+            atomic = transaction.atomic(using=self.using, savepoint=False)
+            atomic.__enter__()
+            self._stack.append((atomic, None, None))
+            return outer
+        unit = UnitOfWork(self.using)
+        atomic = transaction.atomic(using=self.using)
+        atomic.__enter__()
+        token = _current.set(unit)
+        self._stack.append((atomic, unit, token))
+        return unit
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        atomic, unit, token = self._stack.pop()
+        if unit is None:  # joined an outer unit: it decides
+            return bool(atomic.__exit__(exc_type, exc, tb))
+        try:
+            if unit.rollback_only:
+                transaction.set_rollback(True, using=self.using)
+            elif exc_type is None:
+                try:
+                    unit.flush()
+                except BaseException as flush_error:
+                    atomic.__exit__(type(flush_error), flush_error, flush_error.__traceback__)
+                    raise
+            committed = exc_type is None and not connections[self.using].needs_rollback
+            atomic.__exit__(exc_type, exc, tb)
+        finally:
+            _current.reset(token)
+        if committed and unit.events:
+            connection = connections[self.using]
+            if connection.in_atomic_block:
+                # Someone else's transaction encloses ours: our events wait for theirs.
+                events = list(unit.events)
+                transaction.on_commit(lambda: _send(events), using=self.using)
+            else:
+                _send(unit.events)
+        return False

@@ -1,0 +1,102 @@
+"""
+Keys: course-run and usage keys (edx-opaque-keys) and their Learning Core names.
+
+This is the bottom layer. It knows how an OLX ``url_name`` and a course key become the codes of
+Learning Core entities, and back, and nothing else.
+
+Learning Core codes only allow ``[\\w.-]``, while usage-key block ids also allow ``:`` and ``~``.
+A block id that is not a valid code is stored hex-encoded behind :data:`ENCODED_PREFIX`; the
+mapping is reversible, so a usage key can always be rebuilt from an entity.
+Container codes are unique per package across container types, while OLX ``url_name`` values are
+only unique per tag, so container codes carry their OLX tag: ``vertical.<id>``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from opaque_keys import InvalidKeyError
+from opaque_keys.edx.keys import CourseKey, UsageKey
+from opaque_keys.edx.locator import BlockUsageLocator, CourseLocator
+
+__all__ = [
+    "COURSE_ROOT_BLOCK_ID",
+    "ENCODED_PREFIX",
+    "InvalidKey",
+    "block_id_from_code",
+    "code_from_block_id",
+    "container_code",
+    "parse_container_code",
+    "to_course_key",
+    "to_usage_key",
+    "usage_key_for",
+]
+
+COURSE_ROOT_BLOCK_ID = "course"
+ENCODED_PREFIX = "_lcx_"
+_CODE_RE = re.compile(r"^[\w.-]+\Z")
+
+
+class InvalidKey(ValueError):
+    """A course key, usage key or block id that cannot be used."""
+
+
+def to_course_key(course_key: str | CourseKey) -> CourseLocator:
+    """Return a ``course-v1:`` course-run key from a string or a key; raise :class:`InvalidKey`."""
+    if isinstance(course_key, CourseLocator):
+        key = course_key
+    else:
+        try:
+            key = CourseKey.from_string(str(course_key))
+        except InvalidKeyError as exc:
+            raise InvalidKey(f"Not a course key: {course_key!r}") from exc
+    if not isinstance(key, CourseLocator) or key.deprecated:
+        raise InvalidKey(f"Only course-v1: course-run keys are supported, not {course_key!r}")
+    return key.for_branch(None).replace(version_guid=None)
+
+
+def to_usage_key(usage_key: str | UsageKey) -> BlockUsageLocator:
+    """Return a ``block-v1:`` usage key from a string or a key; raise :class:`InvalidKey`."""
+    if isinstance(usage_key, BlockUsageLocator):
+        key = usage_key
+    else:
+        try:
+            key = UsageKey.from_string(str(usage_key))
+        except InvalidKeyError as exc:
+            raise InvalidKey(f"Not a usage key: {usage_key!r}") from exc
+    if not isinstance(key, BlockUsageLocator) or key.deprecated:
+        raise InvalidKey(f"Only block-v1: usage keys are supported, not {usage_key!r}")
+    return key.replace(course_key=to_course_key(key.course_key))
+
+
+def usage_key_for(course_key: CourseLocator, block_type: str, block_id: str) -> BlockUsageLocator:
+    """The usage key of a block of ``block_type`` with OLX ``url_name`` ``block_id`` in a course run."""
+    try:
+        return course_key.make_usage_key(block_type, block_id)
+    except InvalidKeyError as exc:
+        raise InvalidKey(f"Not a valid block id for {block_type}: {block_id!r}") from exc
+
+
+def code_from_block_id(block_id: str) -> str:
+    """The Learning Core code that stores a block id (reversible with :func:`block_id_from_code`)."""
+    if _CODE_RE.match(block_id) and not block_id.startswith(ENCODED_PREFIX):
+        return block_id
+    return ENCODED_PREFIX + block_id.encode("utf-8").hex()
+
+
+def block_id_from_code(code: str) -> str:
+    """The block id a Learning Core code stands for."""
+    if code.startswith(ENCODED_PREFIX):
+        return bytes.fromhex(code[len(ENCODED_PREFIX) :]).decode("utf-8")
+    return code
+
+
+def container_code(olx_tag: str, block_id: str) -> str:
+    """The container code for an OLX container element (``chapter``, ``vertical``, ...) and its id."""
+    return f"{olx_tag}.{code_from_block_id(block_id)}"
+
+
+def parse_container_code(code: str) -> tuple[str, str]:
+    """Split a container code into (OLX tag, block id)."""
+    olx_tag, _, rest = code.partition(".")
+    return olx_tag, block_id_from_code(rest)

@@ -1,0 +1,1 @@
+"""OLX: safe parsing and serialization of blocks, and import of whole courses (folder, tar, zip, fs)."""

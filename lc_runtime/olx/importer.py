@@ -1,0 +1,264 @@
+"""
+Importing a course's OLX export into Learning Core.
+
+This reads the standard course tree — ``course.xml``, the course root with its policy, chapters,
+sequentials, verticals and their leaf blocks, inline or as pointers — and writes it as one
+LearningPackage: containers for the outline, one component per leaf block holding its
+self-contained OLX. The whole import is one transaction: it either lands entirely or writes nothing.
+A damaged block (a missing or malformed file, a duplicate ``url_name``) is left out and reported
+in :attr:`ImportResult.problems`; ``strict=True`` refuses the import instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from lxml import etree
+
+from lc_runtime.blocks.inheritance import InheritableFieldsMixin
+from lc_runtime.blocks.registry import load_block_class
+from lc_runtime.content.writes import (
+    CONTAINER_CLASSES,
+    CourseWriter,
+    PublishSummary,
+    bulk_changes,
+    ensure_course_run,
+    get_or_create_package,
+    package_for_run,
+    publish_course,
+)
+from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, InvalidKey, to_course_key, usage_key_for
+from lc_runtime.olx.parsing import OlxError, element_to_string, read_xml_file, resolve_definition
+from lc_runtime.olx.sources import OlxSource, open_course_root
+
+__all__ = ["ImportProblem", "ImportResult", "import_course"]
+
+# Where each outline container may stand: the tag of its parent.
+_CONTAINER_PARENT = {"chapter": "course", "sequential": "chapter", "vertical": "sequential"}
+_NOT_FIELDS = {"url_name", "xblock-family"}
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """Something in the export that could not be imported as written."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    block: str | None = None
+
+    def __str__(self) -> str:
+        return str(OlxError(self.message, self.file, self.line, self.block))
+
+
+@dataclass
+class ImportResult:
+    """What an import did."""
+
+    course_key: str
+    blocks_by_type: dict[str, int] = field(default_factory=dict)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    problems: list[ImportProblem] = field(default_factory=list)
+    published: PublishSummary | None = None
+
+    @property
+    def block_count(self) -> int:
+        return sum(self.blocks_by_type.values())
+
+
+class StrictImportError(OlxError):
+    """A strict import met a problem; nothing was written."""
+
+
+class _CourseImport:
+    def __init__(self, root_fs, writer: CourseWriter, course_key, policy: dict, progress) -> None:
+        self.fs = root_fs
+        self.writer = writer
+        self.course_key = course_key
+        self.policy = policy
+        self.progress = progress
+        self.problems: list[ImportProblem] = []
+        self.blocks_by_type: Counter[str] = Counter()
+        self._seen: set[tuple[str, str]] = set()
+        self.course_fields: dict = {}
+
+    def problem(self, message: str, element: etree._Element | None = None, *, file: str | None = None,
+                block: str | None = None) -> None:
+        line = element.sourceline if element is not None else None
+        self.problems.append(ImportProblem(message, file, line, block))
+
+    def block_id_for(self, definition: etree._Element, parent_ref: str) -> str:
+        url_name = definition.get("url_name")
+        if url_name:
+            return url_name
+        # Inline blocks without url_name get a stable id, so that importing again finds them again.
+        digest = hashlib.sha1(f"{parent_ref}|{element_to_string(definition)}".encode()).hexdigest()
+        return digest[:20]
+
+    def import_block(self, element: etree._Element, parent_tag: str, parent_ref: str) -> int | None:
+        """Import one element of the tree; return its entity id, or None if it was left out."""
+        try:
+            definition = resolve_definition(element, self.fs)
+        except OlxError as exc:
+            self.problems.append(ImportProblem(exc.message, exc.file, exc.line, element.get("url_name")))
+            return None
+        tag = definition.tag
+        block_id = self.block_id_for(definition, parent_ref)
+        ref = f"{tag}/{block_id}"
+        try:
+            usage_key_for(self.course_key, tag, block_id)
+        except InvalidKey as exc:
+            self.problem(str(exc), element, block=ref)
+            return None
+        if (tag, block_id) in self._seen:
+            self.problem(f"duplicate url_name {block_id!r} for <{tag}>: only the first one is imported", element,
+                         block=ref)
+            return None
+        self._seen.add((tag, block_id))
+        if tag in CONTAINER_CLASSES:
+            if _CONTAINER_PARENT.get(tag) != parent_tag:
+                self.problem(f"<{tag}> cannot stand inside <{parent_tag}>", element, block=ref)
+                return None
+            return self.import_container(definition, tag, block_id)
+        if parent_tag not in ("vertical", "leaf"):
+            self.problem(f"<{tag}> must stand inside a <vertical>, not <{parent_tag}>", element, block=ref)
+            return None
+        return self.import_leaf(definition, tag, block_id)
+
+    def import_container(self, definition: etree._Element, tag: str, block_id: str) -> int:
+        children = []
+        for child in definition:
+            if isinstance(child.tag, str):
+                entity_id = self.import_block(child, tag, f"{tag}/{block_id}")
+                if entity_id is not None:
+                    children.append(entity_id)
+        policy = self.policy.get(f"{tag}/{block_id}", {})
+        fields, extra = container_fields(tag, dict(definition.attrib), policy)
+        if tag == "course":
+            fields.update(self.course_fields)
+        self.blocks_by_type[tag] += 1
+        self.progress(tag)
+        return self.writer.write_container(tag, block_id, fields.get("display_name") or "", children, fields, extra)
+
+    def import_leaf(self, definition: etree._Element, tag: str, block_id: str) -> int:
+        block_class = load_block_class(tag)
+        children = []
+        if getattr(block_class, "has_children", False):
+            for child in list(definition):
+                if isinstance(child.tag, str):
+                    definition.remove(child)
+                    entity_id = self.import_block(child, "leaf", f"{tag}/{block_id}")
+                    if entity_id is not None:
+                        children.append(entity_id)
+        for name, value in self.policy.get(f"{tag}/{block_id}", {}).items():
+            definition.set(name, value if isinstance(value, str) else json.dumps(value))
+        definition.attrib.pop("url_name", None)
+        self.blocks_by_type[tag] += 1
+        self.progress(tag)
+        return self.writer.write_component(
+            tag, block_id, element_to_string(definition), definition.get("display_name") or "", children
+        )
+
+
+def container_fields(tag: str, attributes: dict[str, str], policy: dict) -> tuple[dict, dict]:
+    """Split a container's OLX attributes and policy into XBlock field values (JSON) and unknown extras."""
+    block_class = load_block_class(tag)
+    known = {**InheritableFieldsMixin.fields, **block_class.fields}
+    fields: dict = {}
+    extra: dict = {}
+    for name, text in attributes.items():
+        if name in _NOT_FIELDS:
+            continue
+        if name in known:
+            declared = known[name]
+            fields[name] = declared.to_json(declared.from_string(text))
+        else:
+            extra[name] = text
+    for name, value in policy.items():
+        if name in known:
+            fields[name] = value
+        else:
+            extra[name] = value if isinstance(value, str) else json.dumps(value)
+    return fields, extra
+
+
+def _read_json(root_fs, path: str) -> dict:
+    if not root_fs.isfile(path):
+        return {}
+    try:
+        return json.loads(root_fs.readtext(path, encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise OlxError(f"malformed JSON: {exc.msg}", file=path, line=exc.lineno) from exc
+
+
+def import_course(
+    source: OlxSource,
+    *,
+    course_key=None,
+    created_by: int | None = None,
+    publish: bool = True,
+    strict: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> ImportResult:
+    """
+    Import the course export at ``source`` (see :mod:`lc_runtime.olx.sources`) as course run ``course_key``.
+
+    ``course_key`` defaults to the org, course and run that ``course.xml`` names. The export becomes
+    the run's draft; with ``publish`` (the default) it is then published, as the export is a
+    published course. Raises :class:`OlxError` for an export that cannot be read at all, and
+    :class:`StrictImportError` under ``strict`` for any problem; in both cases nothing is written.
+    """
+    progress = progress or (lambda _tag: None)
+    with open_course_root(source) as root_fs:
+        pointer = read_xml_file(root_fs, "course.xml")
+        run = pointer.get("url_name")
+        if pointer.tag != "course" or not run:
+            raise OlxError('course.xml must be <course url_name="RUN" org="ORG" course="COURSE"/>',
+                           file="course.xml", line=pointer.sourceline)
+        try:
+            key = to_course_key(course_key) if course_key is not None else to_course_key(
+                f"course-v1:{pointer.get('org')}+{pointer.get('course')}+{run}"
+            )
+        except InvalidKey as exc:
+            raise OlxError(str(exc), file="course.xml", line=pointer.sourceline) from exc
+        course_definition = resolve_definition(pointer, root_fs)
+        policy_file = f"policies/{run}/policy.json"
+        policy = _read_json(root_fs, policy_file)
+        course_policy = policy.pop(f"course/{run}", {})
+        policy[f"course/{COURSE_ROOT_BLOCK_ID}"] = course_policy
+        grading_policy = _read_json(root_fs, f"policies/{run}/grading_policy.json")
+
+        with transaction.atomic():
+            package_id = package_for_run(str(key)) or get_or_create_package(
+                str(key), course_definition.get("display_name") or course_policy.get("display_name") or str(key)
+            )
+            writer = CourseWriter(package_id, created_by=created_by)
+            importer = _CourseImport(root_fs, writer, key, policy, progress)
+            importer.course_fields = {"org": pointer.get("org"), "course": pointer.get("course")}
+            if grading_policy:
+                importer.course_fields["grading_policy"] = grading_policy
+            with bulk_changes(package_id, changed_by=created_by):
+                course_definition.set("url_name", COURSE_ROOT_BLOCK_ID)
+                root_entity = importer.import_container(course_definition, "course", COURSE_ROOT_BLOCK_ID)
+                if strict and importer.problems:
+                    raise StrictImportError(
+                        f"{len(importer.problems)} problem(s); first: {importer.problems[0]}", block=None
+                    )
+            ensure_course_run(str(key), package_id, root_entity)
+            published = publish_course(package_id, published_by=created_by) if publish else None
+    return ImportResult(
+        course_key=str(key),
+        blocks_by_type=dict(importer.blocks_by_type),
+        created=writer.counts.created,
+        updated=writer.counts.updated,
+        unchanged=writer.counts.unchanged,
+        problems=importer.problems,
+        published=published,
+    )

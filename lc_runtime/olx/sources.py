@@ -1,0 +1,113 @@
+"""
+Where an OLX export is read from: a folder, a ``.tar.gz``, a ``.zip`` or any ``fs`` filesystem.
+
+Archives are checked before anything is read from them: members that are absolute, climb out of the
+archive with ``..``, are links or devices, or are larger than :data:`MAX_MEMBER_BYTES` refuse the
+whole archive.
+"""
+
+from __future__ import annotations
+
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+
+from fs.base import FS
+from fs.osfs import OSFS
+from fs.tarfs import TarFS
+from fs.zipfs import ZipFS
+
+from lc_runtime.olx.parsing import OlxError
+
+__all__ = ["MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES", "OlxSource", "open_course_root"]
+
+MAX_MEMBER_BYTES = 100 * 1024 * 1024
+MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
+
+OlxSource = str | Path | FS
+
+
+def _check_member_name(name: str, archive: str) -> None:
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or name.startswith("\\") or ":" in path.parts[0]:
+        raise OlxError(f"archive member {name!r} escapes the archive", file=archive)
+
+
+def _check_tar(path: Path) -> None:
+    total = 0
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            for member in archive:
+                _check_member_name(member.name, str(path))
+                if not (member.isfile() or member.isdir()):
+                    raise OlxError(f"archive member {member.name!r} is a link or device", file=str(path))
+                if member.size > MAX_MEMBER_BYTES:
+                    raise OlxError(f"archive member {member.name!r} is too large", file=str(path))
+                total += member.size
+                if total > MAX_TOTAL_BYTES:
+                    raise OlxError("archive is too large once unpacked", file=str(path))
+    except tarfile.TarError as exc:
+        raise OlxError(f"not a readable tar archive: {exc}", file=str(path)) from exc
+
+
+def _check_zip(path: Path) -> None:
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                _check_member_name(info.filename, str(path))
+                is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
+                if is_link:
+                    raise OlxError(f"archive member {info.filename!r} is a link", file=str(path))
+                if info.file_size > MAX_MEMBER_BYTES:
+                    raise OlxError(f"archive member {info.filename!r} is too large", file=str(path))
+                total += info.file_size
+                if total > MAX_TOTAL_BYTES:
+                    raise OlxError("archive is too large once unpacked", file=str(path))
+    except zipfile.BadZipFile as exc:
+        raise OlxError(f"not a readable zip archive: {exc}", file=str(path)) from exc
+
+
+@contextmanager
+def _open_filesystem(source: OlxSource) -> Iterator[FS]:
+    if isinstance(source, FS):
+        yield source
+        return
+    path = Path(source)
+    if path.is_dir():
+        with OSFS(str(path)) as folder:
+            yield folder
+    elif path.is_file() and path.name.endswith((".tar.gz", ".tgz", ".tar")):
+        _check_tar(path)
+        with TarFS(str(path)) as archive:
+            yield archive
+    elif path.is_file() and path.suffix == ".zip":
+        _check_zip(path)
+        with ZipFS(str(path)) as archive:
+            yield archive
+    else:
+        raise OlxError("not an OLX export: expected a folder, a .tar.gz, a .zip or an fs filesystem", file=str(path))
+
+
+@contextmanager
+def open_course_root(source: OlxSource) -> Iterator[FS]:
+    """
+    The folder of an export that holds ``course.xml``.
+
+    Accepts that folder itself, or a parent that holds exactly one such folder (as Studio's export
+    unpacks: ``course/course.xml``).
+    """
+    with _open_filesystem(source) as filesystem:
+        if filesystem.isfile("course.xml"):
+            yield filesystem
+            return
+        candidates = [
+            entry.name
+            for entry in filesystem.scandir("/")
+            if entry.is_dir and filesystem.isfile(f"{entry.name}/course.xml")
+        ]
+        if len(candidates) != 1:
+            raise OlxError("no course.xml found (looked in the top folder and in each folder below it)")
+        yield filesystem.opendir(candidates[0])

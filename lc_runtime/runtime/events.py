@@ -1,0 +1,36 @@
+"""Events blocks publish (``runtime.publish``), delivered only after the unit of work commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.dispatch import Signal
+
+from lc_runtime.conf import get_setting, import_object
+
+__all__ = ["XBlockEvent", "deliver", "xblock_event"]
+
+xblock_event = Signal()
+"""Sent with ``event=XBlockEvent`` for every event a block publishes, once its unit of work has committed."""
+
+
+@dataclass(frozen=True)
+class XBlockEvent:
+    """One event: ``grade``, ``completion``, or any name a block chooses."""
+
+    event_type: str
+    data: Any
+    usage_key: str
+    block_type: str
+    course_key: str
+    user_id: int | None
+    time: datetime = field(default_factory=lambda: datetime.now(tz=UTC))
+
+
+def deliver(event: XBlockEvent) -> None:
+    """Send the event to the signal's receivers and to every ``LC_RUNTIME["EVENT_HANDLERS"]`` callable."""
+    xblock_event.send(sender=XBlockEvent, event=event)
+    for path in get_setting("EVENT_HANDLERS"):
+        import_object(path)(event)

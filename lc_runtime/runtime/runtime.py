@@ -1,0 +1,431 @@
+"""
+``LearningCoreRuntime``: the XBlock runtime over a course run stored in Learning Core.
+
+One runtime serves one (user, course run, mode) — ``published`` for learners (LMS), ``draft`` for
+authors (Studio) — for one request. It is a thin coordinator: the tree comes from the content layer,
+field values from the fielddata layer, OLX parsing and serialization from the olx layer. What it
+owns is the block graph: every block is built once (an identity map), and children and parents are
+the runtime's answer for every block class.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+from collections import OrderedDict
+from typing import Any
+
+from django.utils.html import escape
+from fs.memoryfs import MemoryFS
+from web_fragments.fragment import Fragment
+from xblock.core import XBlock
+from xblock.exceptions import NoSuchServiceError, NoSuchUsage
+from xblock.fields import BlockScope, Scope, ScopeIds, UserScope
+from xblock.runtime import Mixologist, Runtime
+
+from lc_runtime.blocks.inheritance import InheritableFieldsMixin
+from lc_runtime.blocks.registry import load_block_class
+from lc_runtime.conf import get_setting
+from lc_runtime.content.tree import BlockRecord, BlockRef, CourseTree
+from lc_runtime.content.writes import update_component, update_container
+from lc_runtime.fielddata.authored import AUTHORED_SCOPES, AuthoredFieldData
+from lc_runtime.fielddata.learner import LearnerFieldData, LearnerStateStore
+from lc_runtime.fielddata.routing import RuntimeFieldData
+from lc_runtime.fielddata.unit_of_work import unit_of_work
+from lc_runtime.keys import InvalidKey, to_usage_key, usage_key_for
+from lc_runtime.olx.parsing import parse_olx
+from lc_runtime.olx.serialize import serialize_block
+from lc_runtime.runtime import handler_urls
+from lc_runtime.runtime.events import XBlockEvent, deliver
+from lc_runtime.runtime.ids import CourseIdManager
+from lc_runtime.runtime.services import (
+    CacheService,
+    CallToActionService,
+    CompletionService,
+    DiscussionConfigService,
+    I18nService,
+    ReplaceURLService,
+    RequestCacheService,
+    RuntimeUserService,
+    SandboxService,
+    SettingsService,
+    XQueueService,
+    anonymous_id_for,
+)
+
+__all__ = ["LearningCoreRuntime", "RuntimeOwnedChildren"]
+
+_PARSED_CACHE_SIZE = 20_000
+# (component version uuid, block class) -> authored field values parsed from that version's OLX.
+# Versions are immutable, so a parse is good for every runtime in the process.
+_parsed_authored_values: OrderedDict[tuple[str, type], dict[str, Any]] = OrderedDict()
+_warned_classes: set[type] = set()
+
+
+class RuntimeOwnedChildren:
+    """
+    Put first in every block class's MRO: children and parent are the runtime's answer.
+
+    XBlock mixins come *after* the block class, so they cannot override its methods; this one is
+    placed before it by the runtime's mixologist.
+    """
+
+    def get_children(self, usage_id_filter=None):
+        return self.runtime.get_children(self, usage_id_filter)
+
+    def get_child(self, usage_id):
+        return self.runtime.get_block(usage_id, for_parent=self)
+
+    def get_parent(self):
+        return self.runtime.get_parent(self)
+
+
+class _RuntimeMixologist(Mixologist):
+    _cache: dict[tuple[type, tuple[type, ...]], type] = {}
+
+    def mix(self, cls):
+        base = getattr(cls, "unmixed_class", cls)
+        key = (base, tuple(self._mixins))
+        if key not in self._cache:
+            if base.get_children is not XBlock.get_children and base not in _warned_classes:
+                _warned_classes.add(base)
+                warnings.warn(
+                    f"{base.__module__}.{base.__name__} overrides get_children(); in lc-runtime the runtime "
+                    "decides a block's children and that override is not used.",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+            self._cache[key] = type(
+                base.__name__ + "WithMixins",
+                (RuntimeOwnedChildren, base, *self._mixins),
+                {"unmixed_class": base},
+            )
+        return self._cache[key]
+
+
+class _CourseStoreShim:
+    """The few modulestore calls blocks make on ``runtime.modulestore`` (``get_course``, ``get_item``)."""
+
+    def __init__(self, runtime: LearningCoreRuntime) -> None:
+        self._runtime = runtime
+
+    def get_course(self, course_key, depth=0, **kwargs):
+        return self._runtime.get_block(self._runtime.root_usage_key)
+
+    def get_item(self, usage_key, depth=0, **kwargs):
+        return self._runtime.get_block(usage_key)
+
+
+class LearningCoreRuntime(Runtime):
+    """
+    The XBlock runtime for one user in one course run, in ``published`` or ``draft`` mode.
+
+    Build it through :func:`lc_runtime.api.get_runtime`. Not thread-safe; use one per request.
+    """
+
+    # Read by the core blocks (the spelling is edx-platform's).
+    suppports_state_for_anonymous_users = True
+
+    def __init__(
+        self,
+        user,
+        course_key,
+        *,
+        mode: str,
+        tree: CourseTree,
+        learner_store: LearnerStateStore,
+    ) -> None:
+        if mode not in ("published", "draft"):
+            raise ValueError(f"mode must be 'published' or 'draft', not {mode!r}")
+        self.user = user
+        self.learner_id: int | None = user.id if user is not None and user.is_authenticated else None
+        self.course_key = course_key
+        self.mode = mode
+        self.tree = tree
+        self.root_usage_key = usage_key_for(course_key, *tree.root)
+        self.id_manager = CourseIdManager(course_key)
+        self.authored = AuthoredFieldData(writable=(mode == "draft"), inherited=self._inherited_value)
+        self.learner = LearnerFieldData(learner_store, self.learner_id, str(course_key))
+        self.field_data = RuntimeFieldData(self.authored, self.learner, self._structure_value)
+        services = {
+            "field-data": self.field_data,
+            "i18n": I18nService(),
+            "settings": SettingsService(),
+            "cache": CacheService(),
+            "request_cache": RequestCacheService(),
+            "sandbox": SandboxService(str(course_key)),
+            "completion": CompletionService(),
+            "discussion_config_service": DiscussionConfigService(),
+            "call_to_action": CallToActionService(),
+            "user": RuntimeUserService(user, str(course_key)),
+        }
+        super().__init__(
+            self.id_manager,
+            self.id_manager,
+            services=services,
+            mixins=(InheritableFieldsMixin,),
+        )
+        self.mixologist = _RuntimeMixologist((InheritableFieldsMixin,))
+        self._blocks: dict[Any, XBlock] = {}
+        # What the core blocks read off a runtime.
+        self.resources_fs = MemoryFS()
+        self.export_fs = None
+        self.modulestore = _CourseStoreShim(self)
+        self.is_author_mode = mode == "draft"
+
+    # ---- the deprecated Runtime.field_data property is replaced by our own attribute
+    @property
+    def field_data(self) -> RuntimeFieldData:
+        return self._runtime_field_data
+
+    @field_data.setter
+    def field_data(self, value: RuntimeFieldData) -> None:
+        self._runtime_field_data = value
+
+    # ---- ids and compatibility attributes
+    @property
+    def course_id(self):
+        return self.course_key
+
+    @property
+    def anonymous_student_id(self) -> str:
+        return anonymous_id_for(self.learner_id, str(self.course_key))
+
+    @property
+    def user_is_staff(self) -> bool:
+        return bool(self.user is not None and getattr(self.user, "is_staff", False))
+
+    def get_policy(self, usage_id) -> dict:
+        return {}
+
+    def parse_asides(self, node, def_id, usage_id, id_generator) -> list:
+        return []
+
+    def applicable_aside_types(self, block) -> list[str]:
+        return list(get_setting("ASIDE_TYPES"))
+
+    # ---- blocks
+    def load_block_type(self, block_type: str) -> type[XBlock]:
+        return load_block_class(block_type)
+
+    def _record(self, usage_key) -> BlockRecord:
+        try:
+            key = to_usage_key(usage_key)
+        except InvalidKey as exc:
+            raise NoSuchUsage(str(usage_key)) from exc
+        if key.course_key != self.course_key:
+            raise NoSuchUsage(f"{key} is not in {self.course_key}")
+        record = self.tree.blocks.get((key.block_type, key.block_id))
+        if record is None:
+            raise NoSuchUsage(str(key))
+        return record
+
+    def usage_key_of(self, ref: BlockRef):
+        return usage_key_for(self.course_key, *ref)
+
+    def get_block(self, usage_id, for_parent=None) -> XBlock:
+        """The block for ``usage_id``: built once per runtime; NoSuchUsage if this run has no such block."""
+        record = self._record(usage_id)
+        key = self.usage_key_of(record.ref)
+        block = self._blocks.get(key)
+        if block is not None:
+            return block
+        block_class = self.mixologist.mix(self.load_block_type(record.block_type))
+        if not self.authored.is_loaded(key):
+            self.authored.seed(key, self._authored_values(record, key, block_class))
+        scope_ids = ScopeIds(self.learner_id, record.block_type, key, key)
+        block = self.construct_xblock_from_class(block_class, scope_ids, for_parent=for_parent)
+        self._blocks[key] = block
+        return block
+
+    def get_children(self, block, usage_id_filter=None) -> list[XBlock]:
+        """The runtime's answer to ``block.get_children()``: the tree's children, in order."""
+        record = self._record(block.scope_ids.usage_id)
+        keys = [self.usage_key_of(ref) for ref in record.children]
+        return [self.get_block(k, for_parent=block) for k in keys if usage_id_filter is None or usage_id_filter(k)]
+
+    def get_parent(self, block) -> XBlock | None:
+        """The runtime's answer to ``block.get_parent()``."""
+        record = self._record(block.scope_ids.usage_id)
+        return self.get_block(self.usage_key_of(record.parent)) if record.parent else None
+
+    def _structure_value(self, block, name: str) -> Any:
+        record = self._record(block.scope_ids.usage_id)
+        if name == "children":
+            return [self.usage_key_of(ref) for ref in record.children]
+        if name == "parent" and record.parent is not None:
+            return self.usage_key_of(record.parent)
+        raise KeyError(name)
+
+    def _inherited_value(self, usage_key, name: str) -> Any:
+        record = self._record(usage_key)
+        while record.parent is not None:
+            record = self.tree.blocks[record.parent]
+            parent_key = self.usage_key_of(record.ref)
+            if not self.authored.is_loaded(parent_key):
+                self.get_block(parent_key)
+            values = self.authored.values_of(parent_key)
+            if name in values:
+                return values[name]
+        raise KeyError(name)
+
+    def _authored_values(self, record: BlockRecord, key, block_class: type) -> dict[str, Any]:
+        if record.is_container:
+            values = dict(record.fields)
+            values.setdefault("display_name", record.title or None)
+            return values
+        cache_key = (record.version_uuid, block_class)
+        cached = _parsed_authored_values.get(cache_key)
+        if cached is None:
+            cached = self._parse_authored_values(record, key, block_class)
+            _parsed_authored_values[cache_key] = cached
+            if len(_parsed_authored_values) > _PARSED_CACHE_SIZE:
+                _parsed_authored_values.popitem(last=False)
+        return copy.deepcopy(cached)
+
+    def _parse_authored_values(self, record: BlockRecord, key, block_class: type) -> dict[str, Any]:
+        """Parse a component's OLX with its class's own parser; keep the authored values it sets."""
+        node = parse_olx(record.olx or f"<{record.block_type}/>", file=f"{key} (block.xml)")
+        node.attrib.pop("xblock-family", None)
+        scope_ids = ScopeIds(None, record.block_type, key, key)
+        self.id_manager.parsing_block_id = record.block_id
+        try:
+            with self.authored.loading():
+                parse = getattr(block_class, "parse_xml_new_runtime", None) or block_class.parse_xml
+                parsed = parse(node, self, scope_ids)
+                authored = [
+                    name for name in parsed._get_fields_to_save() if parsed.fields[name].scope in AUTHORED_SCOPES
+                ]
+                parsed.force_save_fields(authored)
+        finally:
+            self.id_manager.parsing_block_id = None
+        values = self.authored.values_of(key)
+        if not values.get("display_name") and record.title:
+            values.setdefault("display_name", record.title)
+        return values
+
+    def add_node_as_child(self, block, node) -> None:
+        """Children in stored OLX are ignored: the tree holds a block's children."""
+
+    def add_block_as_child_node(self, block, node) -> None:
+        """Children are not written into a block's own OLX: the tree holds them."""
+
+    # ---- learner state
+    def _learner_scopes(self, block_class: type) -> set:
+        scopes = set()
+        for declared in block_class.fields.values():
+            scope = declared.scope
+            if scope in (Scope.children, Scope.parent):
+                continue
+            if scope.user is UserScope.NONE and scope.block in (BlockScope.USAGE, BlockScope.DEFINITION):
+                continue
+            scopes.add(scope)
+        return scopes
+
+    def preload_learner_state(self, block) -> None:
+        """Load the learner state of ``block`` and everything below it, in one query."""
+        records = self.tree.descendants(self._record(block.scope_ids.usage_id).ref)
+        triples = []
+        for record in records:
+            block_class = self.mixologist.mix(self.load_block_type(record.block_type))
+            triples.append((str(self.usage_key_of(record.ref)), record.block_type, self._learner_scopes(block_class)))
+        self.learner.preload(self.learner.keys_for_blocks(triples))
+
+    # ---- rendering, handlers, saving
+    def render(self, block, view_name, context=None) -> Fragment:
+        with unit_of_work():
+            self.preload_learner_state(block)
+            return super().render(block, view_name, context)
+
+    def handle(self, block, handler_name, request, suffix=""):
+        with unit_of_work():
+            self.preload_learner_state(block)
+            return super().handle(block, handler_name, request, suffix)
+
+    def save_block(self, block) -> None:
+        """After ``block.save()``: in draft mode, store changed authored values as the next draft version."""
+        key = block.scope_ids.usage_id
+        if self.mode != "draft" or not self.authored.has_changes(key):
+            return
+        record = self._record(key)
+        title = getattr(block, "display_name", None) or ""
+        with unit_of_work():
+            if record.is_container:
+                fields = {
+                    name: value for name, value in self.authored.values_of(key).items()
+                    if name in block.fields and block.fields[name].scope in AUTHORED_SCOPES
+                }
+                update_container(self.tree.learning_package_id, record.block_type, record.block_id, title, fields)
+            else:
+                update_component(
+                    self.tree.learning_package_id,
+                    record.block_type,
+                    record.block_id,
+                    serialize_block(block),
+                    title,
+                    created_by=self.learner_id,
+                )
+        self.authored.mark_unchanged(key)
+
+    # ---- the four abstract methods
+    def handler_url(self, block, handler_name, suffix="", query="", thirdparty=False) -> str:
+        handler = getattr(block, handler_name, None)
+        fallback = getattr(block, "fallback_handler", None)
+        if not getattr(handler, "_is_xblock_handler", False) and not getattr(fallback, "_is_xblock_handler", False):
+            raise ValueError(f"{handler_name!r} is not a handler of {block.scope_ids.usage_id}")
+        return handler_urls.handler_url(
+            self.mode, str(block.scope_ids.usage_id), self.learner_id, handler_name, suffix, query
+        )
+
+    def resource_url(self, resource: str) -> str:
+        return f"{get_setting('HANDLER_URL_PREFIX')}/static/{resource}"
+
+    def local_resource_url(self, block, uri: str) -> str:
+        return f"{get_setting('HANDLER_URL_PREFIX')}/resource/{block.scope_ids.block_type}/{uri}"
+
+    def publish(self, block, event_type: str, event_data: Any) -> None:
+        """Queue an event; it is delivered after the unit of work commits, and never if it rolls back."""
+        event = XBlockEvent(
+            event_type=event_type,
+            data=event_data,
+            usage_key=str(block.scope_ids.usage_id),
+            block_type=block.scope_ids.block_type,
+            course_key=str(self.course_key),
+            user_id=self.learner_id,
+        )
+        with unit_of_work() as unit:
+            unit.on_commit(lambda: deliver(event))
+
+    # ---- services
+    def service(self, block, service_name: str):
+        per_block = {"replace_urls": ReplaceURLService, "xqueue": XQueueService}
+        if service_name in per_block:
+            declaration = block.service_declaration(service_name)
+            if declaration is None:
+                raise NoSuchServiceError(f"Service {service_name!r} was not requested.")
+            if service_name == "replace_urls":
+                return ReplaceURLService(block, str(self.course_key))
+            return XQueueService(block)
+        return super().service(block, service_name)
+
+    # ---- wrapping: like XBlock's, with the data attributes escaped
+    def _wrap_ele(self, block, view, frag, extra_data=None):
+        data = {"usage": block.scope_ids.usage_id, "block-type": block.scope_ids.block_type}
+        data.update(extra_data or {})
+        if frag.js_init_fn:
+            data["init"] = frag.js_init_fn
+            data["runtime-version"] = frag.js_init_version
+        json_init = ""
+        if getattr(frag, "json_init_args", None) is not None:
+            json_init = (
+                '<script type="json/xblock-args" class="xblock_json_init_args">'
+                f"{json.dumps(frag.json_init_args).replace('</', '<\\/')}</script>"
+            )
+        classes = escape(" ".join(self._css_classes_for(block, view)))
+        attributes = "".join(f' data-{name}="{escape(str(value))}"' for name, value in data.items())
+        wrapped = Fragment()
+        wrapped.add_content(f'<div class="{classes}"{attributes}>{frag.body_html()}{json_init}</div>')
+        wrapped.add_fragment_resources(frag)
+        return wrapped
+

@@ -1,0 +1,215 @@
+"""
+The services the runtime offers blocks, each with a safe default for use outside edx-platform.
+
+=========================  ==================================================================
+service                    default behaviour
+=========================  ==================================================================
+``user``                   the runtime's Django user, with edx-platform's ``opt_attrs`` keys
+``i18n``                   Django's translation machinery
+``settings``               ``settings.XBLOCK_SETTINGS[<block class name or block_settings_key>]``
+``cache``                  Django's default cache
+``request_cache``          a dict that lives as long as the runtime
+``replace_urls``           returns text unchanged; raises TypeError on non-strings as capa expects
+``sandbox``                no code execution unless ``LC_RUNTIME["UNSAFE_CODE_EXECUTION"]``
+``xqueue``                 no external grader configured (``interface`` is None)
+``completion``             tracking on: completions are published as events
+``discussion_config_service``  discussions visible and read-only (no forum backend)
+``call_to_action``         no calls to action
+=========================  ==================================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache as django_cache
+from django.utils import translation
+from xblock.reference.user_service import UserService, XBlockUser
+
+from lc_runtime.conf import get_setting
+
+__all__ = [
+    "CacheService",
+    "CallToActionService",
+    "CompletionService",
+    "DiscussionConfigService",
+    "I18nService",
+    "ReplaceURLService",
+    "RequestCacheService",
+    "SandboxService",
+    "SettingsService",
+    "RuntimeUserService",
+    "XQueueService",
+    "anonymous_id_for",
+]
+
+
+def anonymous_id_for(user_id: int | None, course_key: str) -> str:
+    """A stable per-course pseudonym for a learner (what edx-platform calls the anonymous user id)."""
+    secret = get_setting("HANDLER_SECRET") or settings.SECRET_KEY
+    return hashlib.sha256(f"{secret}:{course_key}:{user_id}".encode()).hexdigest()[:32]
+
+
+class RuntimeUserService(UserService):
+    """The current user, in the shape edx-platform's blocks expect (``opt_attrs`` and ``_django_user``)."""
+
+    def __init__(self, django_user, course_key: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._django_user = django_user
+        self.course_key = course_key
+
+    def get_current_user(self) -> XBlockUser:
+        user = self._django_user
+        authenticated = bool(user is not None and user.is_authenticated)
+        xblock_user = XBlockUser(
+            is_current_user=True,
+            emails=[user.email] if authenticated and user.email else [],
+            full_name=user.get_full_name() if authenticated else None,
+        )
+        user_id = user.id if authenticated else None
+        anonymous_id = anonymous_id_for(user_id, self.course_key)
+        xblock_user.opt_attrs.update(
+            {
+                "edx-platform.user_id": user_id,
+                "edx-platform.username": user.username if authenticated else None,
+                "edx-platform.user_is_staff": bool(authenticated and user.is_staff),
+                "edx-platform.user_role": "staff" if authenticated and user.is_staff else "student",
+                "edx-platform.is_authenticated": authenticated,
+                "edx-platform.anonymous_user_id": anonymous_id,
+                "edx-platform.deprecated_anonymous_user_id": anonymous_id,
+                "edx-platform.request_country_code": None,
+            }
+        )
+        return xblock_user
+
+    def get_anonymous_user_id(self, username: str, course_id: str) -> str | None:
+        user = self._django_user
+        if user is None or not user.is_authenticated or user.username != username:
+            return None
+        return anonymous_id_for(user.id, str(course_id))
+
+
+class I18nService:
+    """Translation through Django (the block's own catalogue where it ships one)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(translation, name)
+
+    def strftime(self, value, date_format: str) -> str:
+        formats = {"SHORT_DATE": "%b %d, %Y", "LONG_DATE": "%A, %B %d, %Y", "TIME": "%H:%M:%S"}
+        formats["DATE_TIME"] = f"{formats['SHORT_DATE']} at {formats['TIME']}"
+        return value.strftime(formats.get(date_format, date_format))
+
+    def get_javascript_i18n_catalog_url(self, block) -> None:
+        return None
+
+
+class SettingsService:
+    """``get_settings_bucket(block)``: the block's entry in ``settings.XBLOCK_SETTINGS``."""
+
+    def get_settings_bucket(self, block, default: Any = None) -> Any:
+        key = getattr(block, "block_settings_key", None) or type(block).unmixed_class.__name__
+        return getattr(settings, "XBLOCK_SETTINGS", {}).get(key, default if default is not None else {})
+
+
+class CacheService:
+    """``get`` / ``set`` over Django's default cache."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return django_cache.get(key, default)
+
+    def set(self, key: str, value: Any, *args: Any, **kwargs: Any) -> None:
+        django_cache.set(key, value, *args, **kwargs)
+
+
+class RequestCacheService:
+    """A cache that lives as long as the runtime (one request)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        self.data[key] = value
+
+
+class ReplaceURLService:
+    """
+    ``replace_urls(text)``: rewrites course-relative URLs in block HTML.
+
+    Static files are not yet served by lc-runtime, so text comes back unchanged. Non-strings raise
+    TypeError, which capa relies on to skip list answers.
+    """
+
+    def __init__(self, block=None, course_key: str | None = None) -> None:
+        self.course_key = course_key
+
+    def replace_urls(self, text, static_replace_only: bool = False):
+        if not isinstance(text, str):
+            raise TypeError(f"replace_urls takes text, not {type(text).__name__}")
+        return text
+
+
+class SandboxService:
+    """Where capa problems may run Python: nowhere, unless unsafe in-process execution is configured."""
+
+    def __init__(self, course_key: str | None = None) -> None:
+        self.course_key = course_key
+
+    def can_execute_unsafe_code(self) -> bool:
+        return bool(get_setting("UNSAFE_CODE_EXECUTION"))
+
+    def get_python_lib_zip(self) -> bytes | None:
+        return None
+
+
+class XQueueService:
+    """No external grader: ``interface`` is None, so capa reports that queued grading is unavailable."""
+
+    interface = None
+    default_queuename = "lc-runtime"
+    waittime = 5
+
+    def __init__(self, block=None) -> None:
+        self.block = block
+
+    def construct_callback(self, dispatch: str = "score_update") -> str:
+        if self.block is None:
+            return ""
+        return self.block.runtime.handler_url(self.block, "xmodule_handler", dispatch, thirdparty=True)
+
+
+class CompletionService:
+    """Completion tracking is on; completions travel as ``completion`` events."""
+
+    def completion_tracking_enabled(self) -> bool:
+        return True
+
+    def blocks_to_mark_complete_on_view(self, blocks) -> list:
+        return []
+
+    def can_mark_block_complete_on_view(self, block) -> bool:
+        return False
+
+
+class DiscussionConfigService:
+    """Discussions are shown, read-only: there is no forum service outside edx-platform."""
+
+    is_discussion_enabled = True
+
+    def is_discussion_visible(self, course_key) -> bool:
+        return True
+
+    def has_permission(self, user, permission: str, course_key) -> bool:
+        return False
+
+
+class CallToActionService:
+    """No calls to action."""
+
+    def get_ctas(self, block, category: str) -> list:
+        return []

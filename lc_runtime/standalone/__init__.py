@@ -1,0 +1,1 @@
+"""Settings and URLs for running lc-runtime outside edx-platform (CLI, demo, tests)."""

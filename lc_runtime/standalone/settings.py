@@ -1,0 +1,152 @@
+"""
+Django settings for running lc-runtime on its own: the CLI, ``make demo`` and the test suite.
+
+Inside edx-platform none of this is used: LMS and Studio install ``lc_runtime`` as a plugin app
+and bring their own settings. Everything here can be overridden by environment variables:
+
+``LC_RUNTIME_HOME``
+    Folder for the SQLite database and uploaded media (default ``./.lc-runtime``).
+``LC_RUNTIME_DB``
+    ``sqlite`` (default) or ``mysql`` (MySQL or MariaDB, through PyMySQL).
+``LC_RUNTIME_DB_NAME``, ``LC_RUNTIME_DB_HOST``, ``LC_RUNTIME_DB_PORT``, ``LC_RUNTIME_DB_USER``, ``LC_RUNTIME_DB_PASSWORD``
+    Connection settings for ``mysql`` (defaults: ``lc_runtime``, ``127.0.0.1``, ``3306``, ``root``, empty).
+``LC_RUNTIME_SECRET_KEY``
+    Signs handler URLs. A fixed development value is used when unset; set it in any real deployment.
+``LC_RUNTIME_UNSAFE_CODE``
+    ``1`` lets capa problems run their Python in-process, without a sandbox. Development only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from openedx_content.settings_api import openedx_content_backcompat_apps_to_install
+
+LC_RUNTIME_HOME = Path(os.environ.get("LC_RUNTIME_HOME", ".lc-runtime")).resolve()
+
+
+def database_from_environment(default_name: str = "lc_runtime") -> dict:
+    """The ``default`` database described by the ``LC_RUNTIME_DB*`` environment variables."""
+    engine = os.environ.get("LC_RUNTIME_DB", "sqlite").lower()
+    if engine in ("mysql", "mariadb"):
+        import pymysql
+
+        pymysql.install_as_MySQLdb()
+        return {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": os.environ.get("LC_RUNTIME_DB_NAME", default_name),
+            "HOST": os.environ.get("LC_RUNTIME_DB_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("LC_RUNTIME_DB_PORT", "3306"),
+            "USER": os.environ.get("LC_RUNTIME_DB_USER", "root"),
+            "PASSWORD": os.environ.get("LC_RUNTIME_DB_PASSWORD", ""),
+            "OPTIONS": {"charset": "utf8mb4", "isolation_level": "read committed"},
+            "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_bin"},
+        }
+    if engine != "sqlite":
+        raise ValueError(f"LC_RUNTIME_DB must be 'sqlite' or 'mysql', not {engine!r}")
+    LC_RUNTIME_HOME.mkdir(parents=True, exist_ok=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("LC_RUNTIME_DB_NAME", str(LC_RUNTIME_HOME / "db.sqlite3")),
+    }
+
+
+SECRET_KEY = os.environ.get("LC_RUNTIME_SECRET_KEY", "lc-runtime-development-only-secret")
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+USE_I18N = True
+LANGUAGE_CODE = "en"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+DATABASES = {"default": database_from_environment()}
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "openedx_content",
+    *openedx_content_backcompat_apps_to_install(),
+    # Needed by the core blocks from xblocks-contrib: video imports into edxval, which uses waffle;
+    # capa and discussion render Django templates shipped in these two apps.
+    "waffle",
+    "edxval",
+    "xblocks_contrib.problem.capa",
+    "xblocks_contrib.discussion",
+    "lc_runtime",
+]
+
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "lc_runtime.web.middleware.UnitOfWorkMiddleware",
+]
+
+ROOT_URLCONF = "lc_runtime.standalone.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": []},
+    }
+]
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lc-runtime"},
+}
+
+STATIC_URL = "/lms-static/"
+OPENEDX_LEARNING = {
+    "MEDIA": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(LC_RUNTIME_HOME / "media")},
+    }
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "level": "WARNING"}},
+    "root": {"handlers": ["stderr"], "level": "WARNING"},
+    "loggers": {
+        # The core blocks log a warning for every OLX attribute they do not know; imports collect those.
+        "xblock": {"level": "ERROR"},
+        "xblocks_contrib": {"level": "ERROR"},
+        "edxval": {"level": "ERROR"},
+    },
+}
+
+# Settings the core blocks from xblocks-contrib read (see docs/blocks.md).
+FEATURES: dict = {}
+PLATFORM_NAME = "lc-runtime"
+LMS_ROOT_URL = "http://localhost:8000"
+LMS_BASE = "localhost:8000"
+COMPLETION_VIDEO_COMPLETE_PERCENTAGE = 0.95
+AI_TRANSLATIONS_API_URL = ""
+YOUTUBE = {"API": "", "TEST_TIMEOUT": 1500, "IMAGE_API": ""}
+YOUTUBE_API_KEY = None
+LANGUAGE_DICT = {"en": "English"}
+ALL_LANGUAGES = [["en", "English"]]
+TRANSCRIPT_LANG_CACHE_TIMEOUT = 60 * 60 * 24
+VIDEO_TRANSCRIPTS_SETTINGS = {
+    "VIDEO_TRANSCRIPTS_MAX_BYTES": 3 * 1024 * 1024,
+    "STORAGE_KWARGS": {"location": str(LC_RUNTIME_HOME / "transcripts")},
+    "DIRECTORY_PREFIX": "video-transcripts/",
+}
+VIDEO_IMAGE_SETTINGS = {
+    "VIDEO_IMAGE_MAX_BYTES": 2 * 1024 * 1024,
+    "VIDEO_IMAGE_MIN_BYTES": 2 * 1024,
+    "STORAGE_KWARGS": {"location": str(LC_RUNTIME_HOME / "video-images")},
+    "DIRECTORY_PREFIX": "video-images/",
+}
+PIPELINE = {"PIPELINE_ENABLED": False}
+REQUIRE_DEBUG = True
+
+# lc-runtime's own settings (all optional; see docs/settings.md).
+LC_RUNTIME = {
+    "UNSAFE_CODE_EXECUTION": os.environ.get("LC_RUNTIME_UNSAFE_CODE") == "1",
+}

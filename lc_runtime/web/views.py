@@ -1,0 +1,90 @@
+"""Views: XBlock handlers (signed URLs), blocks' packaged resources, and the runtime's own static files."""
+
+from __future__ import annotations
+
+import mimetypes
+from importlib import resources
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseForbidden
+from django.views.decorators.csrf import csrf_exempt
+from xblock.django.request import django_to_webob_request, webob_to_django_response
+from xblock.exceptions import DisallowedFileError, NoSuchHandlerError, NoSuchUsage
+from xblock.plugin import PluginMissingError
+
+from lc_runtime import api
+from lc_runtime.blocks.registry import load_block_class
+from lc_runtime.keys import to_usage_key
+from lc_runtime.runtime.handler_urls import ANONYMOUS, token_is_valid
+
+__all__ = ["handler_view", "local_resource_view", "runtime_static_view"]
+
+
+def _user_for(user_part: str, request):
+    """The user a handler URL was made for; refuse a URL made for someone else than who is logged in."""
+    if user_part == ANONYMOUS:
+        return None, None
+    try:
+        user_id = int(user_part)
+    except ValueError as exc:
+        raise Http404("Malformed handler URL") from exc
+    logged_in = getattr(request, "user", None)
+    if logged_in is not None and logged_in.is_authenticated and logged_in.id != user_id:
+        raise PermissionDenied("This handler URL belongs to another user")
+    user = get_user_model().objects.filter(id=user_id, is_active=True).first()
+    if user is None:
+        raise PermissionDenied("Unknown user")
+    return user_id, user
+
+
+@csrf_exempt
+def handler_view(request, mode: str, usage_key: str, user: str, token: str, handler: str, suffix: str = ""):
+    """Run an XBlock handler for the user and block its signed URL names."""
+    if mode not in ("published", "draft"):
+        raise Http404("Unknown mode")
+    try:
+        key = to_usage_key(usage_key)
+    except api.InvalidKey as exc:
+        raise Http404(str(exc)) from exc
+    user_id = None if user == ANONYMOUS else user
+    try:
+        expected_id = int(user_id) if user_id is not None else None
+    except ValueError as exc:
+        raise Http404("Malformed handler URL") from exc
+    if not token_is_valid(token, mode, str(key), expected_id):
+        return HttpResponseForbidden("Invalid or expired handler URL")
+    _, handler_user = _user_for(user, request)
+    try:
+        runtime = api.get_runtime(handler_user, course_key=key.course_key, mode=mode)
+        block = runtime.get_block(key)
+    except (api.CourseNotFound, api.CourseNotPublished, NoSuchUsage) as exc:
+        raise Http404(str(exc)) from exc
+    webob_request = django_to_webob_request(request)
+    try:
+        response = runtime.handle(block, handler, webob_request, suffix)
+    except NoSuchHandlerError as exc:
+        raise Http404(f"No handler {handler!r}") from exc
+    return webob_to_django_response(response)
+
+
+def local_resource_view(request, block_type: str, uri: str):
+    """Serve a file from a block class's ``public/`` folder."""
+    try:
+        block_class = load_block_class(block_type)
+        handle = block_class.open_local_resource(uri)
+    except (DisallowedFileError, PluginMissingError, FileNotFoundError, IsADirectoryError) as exc:
+        raise Http404(f"No resource {uri!r} for {block_type}") from exc
+    content_type = mimetypes.guess_type(uri)[0] or "application/octet-stream"
+    return FileResponse(handle, content_type=content_type)
+
+
+def runtime_static_view(request, path: str):
+    """Serve one of the runtime's own static files (``lc_runtime/web/static``)."""
+    if ".." in path.split("/") or path.startswith("/"):
+        raise Http404("No such file")
+    resource = resources.files("lc_runtime.web").joinpath("static", *path.split("/"))
+    if not resource.is_file():
+        raise Http404("No such file")
+    content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    return HttpResponse(resource.read_bytes(), content_type=content_type)
