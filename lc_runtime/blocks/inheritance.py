@@ -10,7 +10,7 @@ configured instead.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from xblock.core import XBlockMixin
 from xblock.fields import Boolean, Date, Dict, Float, Integer, List, Scope, String, Timedelta
@@ -18,7 +18,7 @@ from xblock.fields import Boolean, Date, Dict, Float, Integer, List, Scope, Stri
 __all__ = ["DEFAULT_START_DATE", "INHERITABLE_FIELD_NAMES", "InheritableFieldsMixin"]
 
 # edx-platform's default start date. It lies in the future on purpose: an unset start means "not scheduled".
-DEFAULT_START_DATE = datetime(2030, 1, 1, tzinfo=timezone.utc)
+DEFAULT_START_DATE = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 class InheritableFieldsMixin(XBlockMixin):

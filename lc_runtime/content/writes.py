@@ -26,8 +26,8 @@ from openedx_content.models_api import (
 )
 
 from lc_runtime.content.models import BlockChild, ContainerSettings, CourseRoot, CourseRun
-from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, code_from_block_id, container_code
 from lc_runtime.content.tree import OLX_PATH
+from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, code_from_block_id, container_code
 
 __all__ = [
     "CONTAINER_CLASSES",

@@ -29,6 +29,14 @@ AUTHORED_SCOPES = (Scope.content, Scope.settings)
 class AuthoredFieldReadOnly(InvalidScopeError):
     """An authored field was written where authored content is read-only (a learner runtime)."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.args = (message,)
+
+    def __str__(self) -> str:
+        return self.message
+
 
 class AuthoredFieldData(FieldData):
     """

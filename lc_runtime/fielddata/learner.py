@@ -113,6 +113,22 @@ def _merged(state: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, A
     return merged
 
 
+def storable(value: Any) -> Any:
+    """
+    A field's JSON value as it must be stored to read back the same.
+
+    Some field types hand named tuples to the store (``ScoreField`` gives ``Score(raw_earned,
+    raw_possible)``) and expect a mapping back; JSON would turn them into lists.
+    """
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {name: storable(item) for name, item in value._asdict().items()}
+    if isinstance(value, list | tuple):
+        return [storable(item) for item in value]
+    if isinstance(value, dict):
+        return {name: storable(item) for name, item in value.items()}
+    return value
+
+
 def get_learner_state_store() -> LearnerStateStore:
     """A new instance of the configured learner-state store."""
     return import_object(get_setting("LEARNER_STATE_STORE"))()
@@ -204,7 +220,7 @@ class LearnerFieldData(FieldData):
     def set_many(self, block, update_dict: Mapping[str, Any]) -> None:
         by_key: dict[StateKey, dict[str, Any]] = {}
         for name, value in update_dict.items():
-            by_key.setdefault(self.key_for(block, name), {})[name] = value
+            by_key.setdefault(self.key_for(block, name), {})[name] = storable(value)
         self._write(by_key)
 
     def delete(self, block, name: str) -> None:

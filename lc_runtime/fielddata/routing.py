@@ -9,7 +9,19 @@ from xblock.exceptions import InvalidScopeError
 from xblock.field_data import FieldData
 from xblock.fields import BlockScope, Scope, UserScope
 
-__all__ = ["RuntimeFieldData"]
+__all__ = ["RuntimeFieldData", "RuntimeOwnedField"]
+
+
+class RuntimeOwnedField(InvalidScopeError):
+    """A block tried to write ``children`` or ``parent``, which the runtime owns."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.args = (message,)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class RuntimeFieldData(FieldData):
@@ -58,7 +70,7 @@ class RuntimeFieldData(FieldData):
             if store is None:
                 if value == self._structure(block, name):
                     continue  # reading a mutable field marks it dirty; writing back the same list is fine
-                raise InvalidScopeError(
+                raise RuntimeOwnedField(
                     f"{block.scope_ids.usage_id}: {name!r} is owned by the runtime; change the course "
                     "structure through lc_runtime.api instead"
                 )
@@ -69,7 +81,7 @@ class RuntimeFieldData(FieldData):
     def delete(self, block, name: str) -> None:
         store = self._store(block, name)
         if store is None:
-            raise InvalidScopeError(f"{block.scope_ids.usage_id}: {name!r} is owned by the runtime")
+            raise RuntimeOwnedField(f"{block.scope_ids.usage_id}: {name!r} is owned by the runtime")
         store.delete(block, name)
 
     def default(self, block, name: str) -> Any:

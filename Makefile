@@ -1,0 +1,55 @@
+# lc-runtime: `make demo` and `make test` work on a fresh machine with Python 3.12.
+SHELL := /bin/bash
+PYTHON_BIN := $(shell command -v python3.12 2>/dev/null || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+DEMO_HOME ?= .lc-runtime/demo
+DEMO_COURSE := course-v1:LcX+Demo+2026
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-mysql lint bench clean
+
+$(PY):
+	@$(PYTHON_BIN) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 12) else "lc-runtime needs Python 3.12 or newer, but $(PYTHON_BIN) is %d.%d" % v[:2])'
+	$(PYTHON_BIN) -m venv $(VENV)
+
+$(STAMP): $(PY) setup.cfg pyproject.toml
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]" -e tests/plugins
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	@rm -rf $(DEMO_HOME)
+	@export LC_RUNTIME_HOME=$(DEMO_HOME); set -e; \
+	  $(VENV)/bin/lc-runtime import examples/demo-course; \
+	  echo; $(VENV)/bin/lc-runtime tree $(DEMO_COURSE) --user ada; \
+	  echo; echo "=== ada answers the question (687 days) through the problem's handler ==="; \
+	  $(VENV)/bin/lc-runtime handle "block-v1:LcX+Demo+2026+type@problem+block@orbit-question" \
+	    xmodule_handler problem_check --user ada --post input_orbit-question_2_1=choice_1 \
+	    | $(PY) -c 'import json, sys; r = json.load(sys.stdin); print("success:", r["success"], "| score:", r["current_score"], "/", r["total_possible"])'; \
+	  for learner in ada grace; do \
+	    echo; echo "=== The problem as $$learner sees it ==="; \
+	    $(VENV)/bin/lc-runtime render "block-v1:LcX+Demo+2026+type@problem+block@orbit-question" --user $$learner --text \
+	      | grep -E "Martian year|attempts|correct|unanswered" | head -4; \
+	  done; \
+	  echo; echo "=== The unit 'Something new' (with a block type no package provides) as grace sees it ==="; \
+	  $(VENV)/bin/lc-runtime render "block-v1:LcX+Demo+2026+type@vertical+block@something-new" --user grace
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-mysql: install
+	LC_RUNTIME_TEST_DB=mysql $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check lc_runtime tests
+	$(VENV)/bin/lint-imports
+
+bench: install
+	$(PY) -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) .lc-runtime build *.egg-info

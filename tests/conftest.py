@@ -1,0 +1,56 @@
+"""Shared fixtures: real databases, real XBlocks, real OLX."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+from django.core.cache import caches
+
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+DEMO_COURSE = EXAMPLES / "demo-course"
+DEMO_KEY = "course-v1:LcX+Demo+2026"
+SHARED = Path(os.environ.get("LC_RUNTIME_SHARED", ROOT.parent / "shared"))
+
+
+def shared_olx(name: str) -> Path:
+    """The folder of a course export in ../shared/olx, or skip the test where it is absent."""
+    path = SHARED / "olx" / name / "course"
+    if not (path / "course.xml").is_file():
+        pytest.skip(f"../shared/olx/{name} is not available")
+    return path
+
+
+def usage(course_key: str, block_type: str, block_id: str) -> str:
+    """A usage key string in a course run."""
+    return f"block-v1:{course_key.removeprefix('course-v1:')}+type@{block_type}+block@{block_id}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    for alias in ("default",):
+        caches[alias].clear()
+    yield
+
+
+@pytest.fixture
+def demo_course(db):
+    """The example course, imported and published."""
+    from lc_runtime import api
+
+    return api.import_olx(DEMO_COURSE)
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    """Create users by name: ``make_user("ada")``, ``make_user("sam", is_staff=True)``."""
+
+    def create(username: str, **extra):
+        return django_user_model.objects.create_user(username=username, email=f"{username}@example.com", **extra)
+
+    return create
