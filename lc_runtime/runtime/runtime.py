@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import warnings
 from collections import OrderedDict
 from typing import Any
@@ -104,6 +105,36 @@ class _RuntimeMixologist(Mixologist):
         return self._cache[key]
 
 
+class _ResourcesFS(MemoryFS):
+    """
+    ``runtime.resources_fs``: stored OLX is self-contained, so blocks find no course files here.
+
+    Capa joins ``root_path`` with a script's ``system_path`` (and ``code``) and keeps only folders that
+    exist; under ``os.devnull`` none can, so no host folder reaches a problem's Python path.
+    """
+
+    root_path = os.devnull
+
+
+def _olx_parser(block_class: type):
+    """
+    The classmethod that parses a block's stored OLX: ``parse_xml_new_runtime`` where the class has one.
+
+    xblocks-contrib's ``LegacyXmlMixin`` defines it as a fallback to ``super().parse_xml``, which fails
+    for classes that put the mixin after ``XBlock`` (``DiscussionXBlock``): those parse with the
+    ``parse_xml`` that comes first in their MRO.
+    """
+
+    mro = block_class.__mro__
+
+    def owner(name: str) -> int:
+        return next((i for i, klass in enumerate(mro) if name in vars(klass)), len(mro))
+
+    if owner("parse_xml_new_runtime") <= owner("parse_xml"):
+        return block_class.parse_xml_new_runtime
+    return block_class.parse_xml
+
+
 class _CourseStoreShim:
     """The few modulestore calls blocks make on ``runtime.modulestore`` (``get_course``, ``get_item``)."""
 
@@ -146,7 +177,9 @@ class LearningCoreRuntime(Runtime):
         self.root_usage_key = usage_key_for(course_key, *tree.root)
         self.id_manager = CourseIdManager(course_key)
         self.authored = AuthoredFieldData(writable=(mode == "draft"), inherited=self._inherited_value)
-        self.learner = LearnerFieldData(learner_store, self.learner_id, str(course_key))
+        # Authors trying blocks in Studio keep their state apart from what they do as learners.
+        state_context = str(course_key) if mode == "published" else f"{course_key}@draft"
+        self.learner = LearnerFieldData(learner_store, self.learner_id, state_context)
         self.field_data = RuntimeFieldData(self.authored, self.learner, self._structure_value)
         services = {
             "field-data": self.field_data,
@@ -169,7 +202,7 @@ class LearningCoreRuntime(Runtime):
         self.mixologist = _RuntimeMixologist((InheritableFieldsMixin,))
         self._blocks: dict[Any, XBlock] = {}
         # What the core blocks read off a runtime.
-        self.resources_fs = MemoryFS()
+        self.resources_fs = _ResourcesFS()
         self.export_fs = None
         self.modulestore = _CourseStoreShim(self)
         self.is_author_mode = mode == "draft"
@@ -292,7 +325,7 @@ class LearningCoreRuntime(Runtime):
         self.id_manager.parsing_block_id = record.block_id
         try:
             with self.authored.loading():
-                parse = getattr(block_class, "parse_xml_new_runtime", None) or block_class.parse_xml
+                parse = _olx_parser(block_class)
                 parsed = parse(node, self, scope_ids)
                 authored = [
                     name for name in parsed._get_fields_to_save() if parsed.fields[name].scope in AUTHORED_SCOPES
