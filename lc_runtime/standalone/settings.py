@@ -8,7 +8,7 @@ and bring their own settings. Everything here can be overridden by environment v
     Folder for the SQLite database and uploaded media (default ``./.lc-runtime``).
 ``LC_RUNTIME_DB``
     ``sqlite`` (default) or ``mysql`` (MySQL or MariaDB, through PyMySQL).
-``LC_RUNTIME_DB_NAME``, ``LC_RUNTIME_DB_HOST``, ``LC_RUNTIME_DB_PORT``, ``LC_RUNTIME_DB_USER``, ``LC_RUNTIME_DB_PASSWORD``
+``LC_RUNTIME_DB_NAME``, ``_HOST``, ``_PORT``, ``_USER``, ``_PASSWORD`` (each prefixed ``LC_RUNTIME_DB``)
     Connection settings for ``mysql`` (defaults: ``lc_runtime``, ``127.0.0.1``, ``3306``, ``root``, empty).
 ``LC_RUNTIME_SECRET_KEY``
     Signs handler URLs. A fixed development value is used when unset; set it in any real deployment.
