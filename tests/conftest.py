@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 DEMO_COURSE = EXAMPLES / "demo-course"
 DEMO_KEY = "course-v1:LcX+Demo+2026"
+LEAF_COURSE = ROOT / "tests" / "fixtures" / "leaf-course"
+LEAF_KEY = "course-v1:LcX+Leaf+2026"
 SHARED = Path(os.environ.get("LC_RUNTIME_SHARED", ROOT.parent / "shared"))
 
 
@@ -33,8 +35,12 @@ def usage(course_key: str, block_type: str, block_id: str) -> str:
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
+    from openedx_content.models_api import Container
+
     for alias in ("default",):
         caches[alias].clear()
+    # openedx-core caches ContainerType rows on the classes; transactional tests truncate that table.
+    Container.reset_cache()
     yield
 
 
@@ -44,6 +50,14 @@ def demo_course(db):
     from lc_runtime import api
 
     return api.import_olx(DEMO_COURSE)
+
+
+@pytest.fixture
+def leaf_course(db):
+    """A small course of leaf XBlocks from PyPI (done, poll, survey), imported and published."""
+    from lc_runtime import api
+
+    return api.import_olx(LEAF_COURSE)
 
 
 @pytest.fixture

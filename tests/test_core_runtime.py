@@ -24,6 +24,7 @@ def test_tree_keys_follow_edx_platform(demo_course, make_user):
     runtime = api.get_runtime(make_user("ada"), course_key=DEMO_KEY)
     course = runtime.get_block(usage(DEMO_KEY, "course", "course"))
     assert str(course.scope_ids.usage_id) == "block-v1:LcX+Demo+2026+type@course+block@course"
+    assert course.wiki_slug == "LcX.Demo.2026"  # <wiki> is course metadata, not a block
     chapters = course.get_children()
     assert [c.display_name for c in chapters] == ["Getting Started", "Going Further"]
     unit = runtime.get_block(usage(DEMO_KEY, "vertical", "first-question"))

@@ -105,7 +105,7 @@ def test_duplicate_url_names_are_reported(tmp_path):
     result = api.import_olx(source)
     [problem] = result.problems
     assert "duplicate url_name 'welcome-text'" in problem.message
-    assert problem.file is None and problem.line is not None
+    assert (problem.file, problem.line) == ("vertical/welcome-unit.xml", 4)
 
 
 @pytest.mark.django_db

@@ -61,6 +61,7 @@ class CourseBlock(ContainerBlock):
     language = String(scope=Scope.settings, default=None)
     cert_html_view_enabled = Boolean(scope=Scope.settings, default=False)
     lti_passports = List(scope=Scope.settings, default=[])
+    wiki_slug = String(scope=Scope.settings, default=None)
 
 
 class ChapterBlock(ContainerBlock):

@@ -33,7 +33,7 @@ from lc_runtime.content.writes import (
     publish_course,
 )
 from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, InvalidKey, to_course_key, usage_key_for
-from lc_runtime.olx.parsing import OlxError, element_to_string, read_xml_file, resolve_definition
+from lc_runtime.olx.parsing import OlxError, element_to_string, pointer_path, read_xml_file, resolve_definition
 from lc_runtime.olx.sources import OlxSource, open_course_root
 
 __all__ = ["ImportProblem", "ImportResult", "import_course"]
@@ -102,59 +102,68 @@ class _CourseImport:
         digest = hashlib.sha1(f"{parent_ref}|{element_to_string(definition)}".encode()).hexdigest()
         return digest[:20]
 
-    def import_block(self, element: etree._Element, parent_tag: str, parent_ref: str) -> int | None:
-        """Import one element of the tree; return its entity id, or None if it was left out."""
+    def import_block(self, element: etree._Element, parent_tag: str, parent_ref: str, file: str) -> int | None:
+        """Import one element (found in ``file``) of the tree; return its entity id, or None if it was left out."""
         try:
             definition = resolve_definition(element, self.fs)
         except OlxError as exc:
             self.problems.append(ImportProblem(exc.message, exc.file, exc.line, element.get("url_name")))
             return None
+        definition_file = pointer_path(element) or file
         tag = definition.tag
         block_id = self.block_id_for(definition, parent_ref)
         ref = f"{tag}/{block_id}"
         try:
             usage_key_for(self.course_key, tag, block_id)
         except InvalidKey as exc:
-            self.problem(str(exc), element, block=ref)
+            self.problem(str(exc), element, file=file, block=ref)
             return None
         if (tag, block_id) in self._seen:
             self.problem(f"duplicate url_name {block_id!r} for <{tag}>: only the first one is imported", element,
-                         block=ref)
+                         file=file, block=ref)
             return None
         self._seen.add((tag, block_id))
         if tag in CONTAINER_CLASSES:
             if _CONTAINER_PARENT.get(tag) != parent_tag:
-                self.problem(f"<{tag}> cannot stand inside <{parent_tag}>", element, block=ref)
+                self.problem(f"<{tag}> cannot stand inside <{parent_tag}>", element, file=file, block=ref)
                 return None
-            return self.import_container(definition, tag, block_id)
+            return self.import_container(definition, tag, block_id, definition_file)
         if parent_tag not in ("vertical", "leaf"):
-            self.problem(f"<{tag}> must stand inside a <vertical>, not <{parent_tag}>", element, block=ref)
+            self.problem(f"<{tag}> must stand inside a <vertical>, not <{parent_tag}>", element, file=file,
+                         block=ref)
             return None
-        return self.import_leaf(definition, tag, block_id)
+        return self.import_leaf(definition, tag, block_id, definition_file)
 
-    def import_container(self, definition: etree._Element, tag: str, block_id: str) -> int:
+    def import_container(self, definition: etree._Element, tag: str, block_id: str, file: str) -> int:
         children = []
+        course_metadata: dict = {}
         for child in definition:
-            if isinstance(child.tag, str):
-                entity_id = self.import_block(child, tag, f"{tag}/{block_id}")
-                if entity_id is not None:
-                    children.append(entity_id)
+            if not isinstance(child.tag, str):
+                continue
+            if tag == "course" and child.tag == "wiki":
+                # <wiki slug="..."/> is course metadata, not a block.
+                course_metadata["wiki_slug"] = child.get("slug")
+                continue
+            entity_id = self.import_block(child, tag, f"{tag}/{block_id}", file)
+            if entity_id is not None:
+                children.append(entity_id)
         policy = self.policy.get(f"{tag}/{block_id}", {})
         fields, extra = container_fields(tag, dict(definition.attrib), policy)
         if tag == "course":
             fields.update(self.course_fields)
+            fields.update(course_metadata)
         self.blocks_by_type[tag] += 1
         self.progress(tag)
         return self.writer.write_container(tag, block_id, fields.get("display_name") or "", children, fields, extra)
 
-    def import_leaf(self, definition: etree._Element, tag: str, block_id: str) -> int:
+    def import_leaf(self, definition: etree._Element, tag: str, block_id: str, file: str) -> int:
         block_class = load_block_class(tag)
         children = []
         if getattr(block_class, "has_children", False):
             for child in list(definition):
                 if isinstance(child.tag, str):
                     definition.remove(child)
-                    entity_id = self.import_block(child, "leaf", f"{tag}/{block_id}")
+                    entity_id = self.import_block(child, "leaf", f"{tag}/{block_id}", file)
                     if entity_id is not None:
                         children.append(entity_id)
         for name, value in self.policy.get(f"{tag}/{block_id}", {}).items():
@@ -246,7 +255,9 @@ def import_course(
                 importer.course_fields["grading_policy"] = grading_policy
             with bulk_changes(package_id, changed_by=created_by):
                 course_definition.set("url_name", COURSE_ROOT_BLOCK_ID)
-                root_entity = importer.import_container(course_definition, "course", COURSE_ROOT_BLOCK_ID)
+                root_entity = importer.import_container(
+                    course_definition, "course", COURSE_ROOT_BLOCK_ID, pointer_path(pointer) or "course.xml"
+                )
                 if strict and importer.problems:
                     raise StrictImportError(
                         f"{len(importer.problems)} problem(s); first: {importer.problems[0]}", block=None

@@ -20,6 +20,7 @@ __all__ = [
     "element_to_string",
     "is_pointer",
     "parse_olx",
+    "pointer_path",
     "read_xml_file",
     "resolve_definition",
     "safe_parser",
@@ -87,6 +88,11 @@ def is_pointer(element: etree._Element) -> bool:
 def _file_name(url_name: str) -> str:
     # OLX keeps ':' in url_names as path separators in file names.
     return url_name.replace(":", "/")
+
+
+def pointer_path(element: etree._Element) -> str | None:
+    """The file a pointer element refers to (``problem/x.xml``), or None for an inline element."""
+    return f"{element.tag}/{_file_name(element.get('url_name'))}.xml" if is_pointer(element) else None
 
 
 def resolve_definition(element: etree._Element, source: FS) -> etree._Element:

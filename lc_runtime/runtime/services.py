@@ -90,12 +90,34 @@ class RuntimeUserService(UserService):
             return None
         return anonymous_id_for(user.id, str(course_id))
 
+    def get_user_by_anonymous_id(self, uid: str | None = None):
+        """
+        The Django user behind an anonymous id (the current user's when ``uid`` is None), or None.
+
+        Anonymous ids are one-way hashes, so only the current user's id is recognised.
+        """
+        user = self._django_user
+        if user is None or not user.is_authenticated:
+            return None
+        if uid is None or uid == anonymous_id_for(user.id, self.course_key):
+            return user
+        return None
+
 
 class I18nService:
     """Translation through Django (the block's own catalogue where it ships one)."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(translation, name)
+
+    # XBlock.ugettext() and older blocks read these; Django 4 removed them from django.utils.translation.
+    @property
+    def ugettext(self):
+        return translation.gettext
+
+    @property
+    def ungettext(self):
+        return translation.ngettext
 
     def strftime(self, value, date_format: str) -> str:
         formats = {"SHORT_DATE": "%b %d, %Y", "LONG_DATE": "%A, %B %d, %Y", "TIME": "%H:%M:%S"}

@@ -1,0 +1,294 @@
+"""
+Handler URLs are signed for one (mode, block, user) and expire; bad handler requests get a clear
+status and write nothing. Blocks' packaged files are served from ``public/`` only.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import types
+from urllib.parse import quote
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.test import Client
+
+from lc_runtime import api
+from lc_runtime.content.models import LearnerState
+from lc_runtime.runtime import handler_urls
+from tests.conftest import LEAF_KEY, usage
+
+DONE = usage(LEAF_KEY, "done", "done-toggle")
+OTHER_DONE = usage(LEAF_KEY, "done", "done-in-custom")
+POLL = usage(LEAF_KEY, "poll", "planet-poll")
+
+# A handler URL is /lc-runtime/handler/<mode>/<usage key>/<user id>/<token>/<handler>/<suffix>.
+MODE, USAGE, USER, TOKEN, HANDLER = 3, 4, 5, 6, 7
+
+
+def with_part(url: str, index: int, value: str) -> str:
+    """``url`` with one of its path segments replaced."""
+    parts = url.split("/")
+    parts[index] = value
+    return "/".join(parts)
+
+
+def post_done(client, url: str, done: bool = True):
+    return client.post(url, data=json.dumps({"done": done}), content_type="application/json")
+
+
+def learner_state() -> list:
+    """Every stored learner-state row, comparable before and after a request."""
+    return sorted(LearnerState.objects.values_list("scope", "user_id", "course_key", "block_key", "state"))
+
+
+@pytest.fixture
+def ada(leaf_course, make_user):
+    return make_user("ada")
+
+
+@pytest.fixture
+def bob(leaf_course, make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def done_url(ada):
+    """Ada's signed URL for done-xblock's ``toggle_button`` handler."""
+    runtime = api.get_runtime(ada, course_key=LEAF_KEY)
+    return runtime.handler_url(runtime.get_block(DONE), "toggle_button")
+
+
+def done_of(user, key: str = DONE) -> bool:
+    return api.get_runtime(user, course_key=LEAF_KEY).get_block(key).done
+
+
+def test_handler_url_shape(ada, done_url):
+    parts = done_url.split("/")
+    assert parts[:3] == ["", "lc-runtime", "handler"]
+    assert parts[MODE] == "published"
+    assert parts[USAGE] == DONE
+    assert parts[USER] == str(ada.id)
+    assert parts[TOKEN] == handler_urls.handler_token("published", DONE, ada.id)
+    assert parts[HANDLER] == "toggle_button"
+
+
+def test_a_valid_url_works_for_its_learner(ada, bob, done_url, client):
+    client.force_login(ada)
+    response = post_done(client, done_url)
+    assert response.status_code == 200
+    assert response.json() == {"state": True}
+    assert done_of(ada) is True
+    assert done_of(bob) is False
+
+
+def flipped(token: str) -> str:
+    """The token with its last hex digit changed."""
+    return token[:-1] + ("1" if token.endswith("0") else "0")
+
+
+@pytest.mark.parametrize(
+    ("tamper", "status"),
+    [
+        pytest.param(lambda url, ada, bob: with_part(url, USAGE, OTHER_DONE), 403, id="usage-key"),
+        pytest.param(lambda url, ada, bob: with_part(url, USER, str(bob.id)), 403, id="user-id"),
+        pytest.param(lambda url, ada, bob: with_part(url, USER, "anon"), 403, id="anonymous-user"),
+        pytest.param(lambda url, ada, bob: with_part(url, USER, "ada"), 404, id="malformed-user-id"),
+        pytest.param(
+            lambda url, ada, bob: with_part(url, TOKEN, flipped(url.split("/")[TOKEN])), 403, id="token"
+        ),
+        pytest.param(lambda url, ada, bob: with_part(url, TOKEN, "x"), 403, id="junk-token"),
+        pytest.param(lambda url, ada, bob: with_part(url, TOKEN, ""), 404, id="no-token"),  # no URL matches
+        pytest.param(lambda url, ada, bob: with_part(url, MODE, "draft"), 403, id="mode"),
+    ],
+)
+@pytest.mark.parametrize("logged_in", ["nobody", "bob", "ada"])
+def test_a_tampered_url_is_refused_and_writes_nothing(ada, bob, done_url, tamper, status, logged_in):
+    client = Client()
+    if logged_in != "nobody":
+        client.force_login({"ada": ada, "bob": bob}[logged_in])
+    url = tamper(done_url, ada, bob)
+    assert url != done_url
+    before = learner_state()
+    response = post_done(client, url)
+    assert response.status_code == status
+    assert learner_state() == before == []
+    assert done_of(ada) is False
+    assert done_of(bob) is False
+    assert done_of(ada, OTHER_DONE) is False
+
+
+def test_a_valid_url_used_by_another_logged_in_user_is_refused(ada, bob, done_url, client):
+    client.force_login(bob)
+    before = learner_state()
+    response = post_done(client, done_url)
+    assert response.status_code == 403
+    assert learner_state() == before == []
+    assert done_of(ada) is False
+    assert done_of(bob) is False
+
+
+def test_a_url_of_a_deactivated_learner_is_refused(ada, done_url, client):
+    ada.is_active = False
+    ada.save()
+    assert post_done(client, done_url).status_code == 403
+    assert learner_state() == []
+
+
+def test_a_url_holds_for_the_next_window_and_then_expires(ada, done_url, client, monkeypatch):
+    minted = time.time()
+    clock = types.SimpleNamespace(time=lambda: minted)
+    monkeypatch.setattr(handler_urls, "time", clock)
+    client.force_login(ada)
+
+    clock.time = lambda: minted + 2 * handler_urls.WINDOW_SECONDS + 1
+    before = learner_state()
+    response = post_done(client, done_url)
+    assert response.status_code == 403
+    assert b"expired" in response.content
+    assert learner_state() == before == []
+    assert done_of(ada) is False
+
+    clock.time = lambda: minted + handler_urls.WINDOW_SECONDS
+    assert post_done(client, done_url).status_code == 200
+    assert done_of(ada) is True
+
+
+def test_a_learner_cannot_mint_or_forge_a_draft_url(ada, client):
+    with pytest.raises(PermissionDenied):
+        api.get_runtime(ada, course_key=LEAF_KEY, mode="draft")
+    # Even a URL properly signed for draft mode (as if minted by code that skipped get_runtime) is refused.
+    signed = handler_urls.handler_url("draft", DONE, ada.id, "toggle_button")
+    client.force_login(ada)
+    before = learner_state()
+    assert post_done(client, signed).status_code == 403
+    assert Client().post(signed, data="{}", content_type="application/json").status_code == 403
+    assert learner_state() == before == []
+    assert done_of(ada) is False
+
+
+def test_staff_use_draft_urls(leaf_course, make_user, client):
+    sam = make_user("sam", is_staff=True)
+    runtime = api.get_runtime(sam, course_key=LEAF_KEY, mode="draft")
+    url = runtime.handler_url(runtime.get_block(DONE), "toggle_button")
+    assert url.split("/")[MODE] == "draft"
+    client.force_login(sam)
+    assert post_done(client, url).json() == {"state": True}
+
+
+@pytest.mark.parametrize("handler", ["no_such_handler", "student_view", "save", "__init__"])
+def test_an_unknown_handler_name_is_404(ada, done_url, client, handler):
+    client.force_login(ada)
+    before = learner_state()
+    response = post_done(client, with_part(done_url, HANDLER, handler))
+    assert response.status_code == 404
+    assert learner_state() == before == []
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["not-a-key", "block-v1:LcX+Leaf+2026", "course-v1:LcX+Leaf+2026", "block-v1:LcX+Leaf+2026+type@done"],
+)
+def test_a_malformed_usage_key_is_404(ada, done_url, client, key):
+    client.force_login(ada)
+    response = post_done(client, with_part(done_url, USAGE, quote(key, safe=":+@")))
+    assert response.status_code == 404
+    assert learner_state() == []
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        usage(LEAF_KEY, "done", "no-such-block"),
+        usage(LEAF_KEY, "poll", "done-toggle"),  # a real block id under another type
+        usage("course-v1:LcX+Nowhere+2026", "done", "done-toggle"),  # a course run that does not exist
+    ],
+)
+def test_a_signed_url_for_a_block_not_in_the_course_is_404(ada, client, key):
+    url = handler_urls.handler_url("published", key, ada.id, "toggle_button")
+    client.force_login(ada)
+    response = post_done(client, url)
+    assert response.status_code == 404
+    assert learner_state() == []
+
+
+def test_handler_url_refuses_what_is_not_a_handler(ada):
+    runtime = api.get_runtime(ada, course_key=LEAF_KEY)
+    block = runtime.get_block(DONE)
+    for name in ("student_view", "max_score", "no_such_handler", "done"):
+        with pytest.raises(ValueError, match=name):
+            runtime.handler_url(block, name)
+
+
+def test_thirdparty_urls_work_without_a_session(ada, bob):
+    runtime = api.get_runtime(ada, course_key=LEAF_KEY)
+    poll = runtime.get_block(POLL)
+    url = runtime.handler_url(poll, "vote", thirdparty=True)
+    response = Client().post(url, data=json.dumps({"choice": "titan"}), content_type="application/json")
+    assert response.status_code == 200
+    assert response.json()["success"] is True
+    assert api.get_runtime(ada, course_key=LEAF_KEY).get_block(POLL).choice == "titan"
+    assert api.get_runtime(bob, course_key=LEAF_KEY).get_block(POLL).choice is None
+
+    state_url = runtime.handler_url(poll, "student_view_user_state", suffix="any/suffix", query="x=1",
+                                    thirdparty=True)
+    assert state_url.endswith("/student_view_user_state/any/suffix?x=1")
+    state = Client().get(state_url)
+    assert state.status_code == 200
+    assert state.json()["choice"] == "titan"
+
+
+# ---- blocks' packaged files
+
+
+@pytest.mark.parametrize(
+    ("block_type", "uri", "content_type", "starts_with"),
+    [
+        ("acid", "public/test_data.json", "application/json", b"{"),
+        ("done", "public/check-empty.png", "image/png", b"\x89PNG"),
+    ],
+)
+def test_local_resources_serve_public_files(db, client, block_type, uri, content_type, starts_with):
+    response = client.get(f"/lc-runtime/resource/{block_type}/{uri}")
+    assert response.status_code == 200
+    assert response["Content-Type"] == content_type
+    assert b"".join(response.streaming_content).startswith(starts_with)
+
+
+def test_local_resource_urls_from_the_runtime_are_served(ada, client):
+    runtime = api.get_runtime(ada, course_key=LEAF_KEY)
+    url = runtime.local_resource_url(runtime.get_block(DONE), "public/check-full.png")
+    assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "done/public/../done.py",
+        "done/public/%2e%2e/done.py",
+        "done/public/..%2fdone.py",
+        "done/public/./check-empty.png",
+        "done/public/.hidden",
+        "done/../poll/public/css/poll.css",
+        "done//etc/passwd",
+        "done/%2Fetc%2Fpasswd",
+        "done/done.py",
+        "done/static/css/done.css",
+        "done/templates/done.html",
+        "done/public",
+        "done/public/",
+        "done/public/no-such-file.png",
+        "no_such_block_type/public/test_data.json",
+        "acid/test_data.json",
+    ],
+)
+def test_local_resources_refuse_everything_outside_public(db, client, path):
+    assert client.get(f"/lc-runtime/resource/{path}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["../views.py", "..%2Fviews.py", "%2E%2E/urls.py", "/etc/passwd", "no-such-file.js"]
+)
+def test_runtime_static_files_refuse_traversal(db, client, path):
+    assert client.get(f"/lc-runtime/static/{path}").status_code == 404
