@@ -1,0 +1,108 @@
+"""
+``make bench``: import and render timings and query counts, on a throwaway SQLite database.
+
+Measures, for each course available (the demo course always; the shared courses when ../shared is
+present): the import (seconds, queries, queries per block), loading the tree cold and warm, and
+rendering every unit for one learner (median and worst milliseconds and queries per unit).
+Prints a table; nothing is asserted here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _setup() -> None:
+    warnings.filterwarnings("ignore")
+    # Capa logs a traceback for each problem that needs a sandbox; the numbers are what matter here.
+    logging.disable(logging.CRITICAL)
+    os.environ.setdefault("LC_RUNTIME_HOME", tempfile.mkdtemp(prefix="lc-runtime-bench-"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lc_runtime.standalone.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        if not sql.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT", "ROLLBACK")):
+            self.count += 1
+        return execute(sql, params, many, context)
+
+
+def _measure(fn):
+    from django.db import connection
+
+    counter = _Counter()
+    start = time.perf_counter()
+    with connection.execute_wrapper(counter):
+        result = fn()
+    return result, time.perf_counter() - start, counter.count
+
+
+def bench_course(label: str, path: Path, learner) -> None:
+    from django.core.cache import cache
+
+    from lc_runtime import api
+
+    result, seconds, queries = _measure(lambda: api.import_olx(path))
+    blocks = result.block_count
+    print(f"\n{label}: {result.course_key}")
+    print(f"  import        {seconds:7.2f} s  {queries:6d} queries  {queries / blocks:5.1f} queries/block  "
+          f"({blocks} blocks, {blocks / seconds:5.0f} blocks/s)")
+
+    cache.clear()
+    runtime, seconds, queries = _measure(lambda: api.get_runtime(learner, course_key=result.course_key))
+    print(f"  tree (cold)   {seconds * 1000:7.1f} ms {queries:6d} queries")
+    runtime, seconds, queries = _measure(lambda: api.get_runtime(learner, course_key=result.course_key))
+    print(f"  tree (warm)   {seconds * 1000:7.1f} ms {queries:6d} queries")
+
+    units = [record for record in runtime.tree.blocks.values() if record.block_type == "vertical"]
+    timings, counts = [], []
+    for record in units:
+        def render(record=record):
+            with api.unit_of_work():
+                fresh = api.get_runtime(learner, course_key=result.course_key)
+                block = fresh.get_block(fresh.usage_key_of(record.ref))
+                return fresh.render(block, "student_view")
+
+        _, seconds, queries = _measure(render)
+        timings.append(seconds * 1000)
+        counts.append(queries)
+    if timings:
+        print(f"  unit render   median {statistics.median(timings):6.1f} ms, worst {max(timings):6.1f} ms; "
+              f"queries per unit (incl. runtime) min {min(counts)} max {max(counts)} over {len(units)} units")
+
+
+def main() -> int:
+    _setup()
+    from django.contrib.auth import get_user_model
+
+    learner = get_user_model().objects.create_user("bench-learner")
+    courses = [("demo", ROOT / "examples" / "demo-course")]
+    shared = Path(os.environ.get("LC_RUNTIME_SHARED", ROOT.parent / "shared")) / "olx"
+    for name in ("oxa-kitchen-sink", "openedx-test-course", "harvardx-studio-advanced"):
+        if (shared / name / "course" / "course.xml").is_file():
+            courses.append((name, shared / name / "course"))
+    for label, path in courses:
+        bench_course(label, path, learner)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
