@@ -17,13 +17,20 @@ from typing import Any
 
 from xblock.exceptions import InvalidScopeError
 from xblock.field_data import FieldData
-from xblock.fields import Scope
+from xblock.fields import BlockScope, Scope, UserScope
 
 from lc_runtime.blocks.inheritance import INHERITABLE_FIELD_NAMES
 
 __all__ = ["AUTHORED_SCOPES", "AuthoredFieldData", "AuthoredFieldReadOnly"]
 
-AUTHORED_SCOPES = (Scope.content, Scope.settings)
+# ``content`` and ``settings`` plus the unnamed scopes with the same keying, which XBlock lets blocks
+# declare (``Scope(UserScope.NONE, BlockScope.USAGE)`` is not equal to ``Scope.settings``).
+AUTHORED_SCOPES = (
+    Scope.content,
+    Scope.settings,
+    Scope(UserScope.NONE, BlockScope.DEFINITION),
+    Scope(UserScope.NONE, BlockScope.USAGE),
+)
 
 
 class AuthoredFieldReadOnly(InvalidScopeError):

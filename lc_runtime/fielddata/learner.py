@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple, Protocol
 
-from django.db import IntegrityError, transaction
+from django.db import connections, router, transaction
 from django.db.models import Q
+from django.utils import timezone
 from xblock.field_data import FieldData
 from xblock.fields import BlockScope, UserScope
 
@@ -73,34 +74,40 @@ class DjangoLearnerStateStore:
         return {StateKey(r.scope, r.user_id, r.course_key, r.block_key): r.state for r in rows}
 
     def save(self, changes: Mapping[StateKey, Mapping[str, Any]]) -> None:
+        """
+        Merge ``changes`` into the stored objects: three queries, whatever the number of keys.
+
+        One upsert creates the missing rows and locks every row, in one order (the sorted keys) for
+        every writer, so concurrent requests queue instead of deadlocking. (On MySQL/InnoDB an upsert
+        takes an *exclusive* lock on a row another request has just created, where a plain INSERT
+        would take a shared lock that deadlocks once two such requests go on to update the row; and a
+        locking SELECT may reach the rows through another index, in another order.) The upsert
+        touches ``modified``, so the plain SELECT that follows reads the current, locked version of
+        each row even under REPEATABLE READ. No savepoint: a failure here fails the unit of work.
+        """
         if not changes:
             return
-        with transaction.atomic():
-            existing = {
+        keys = sorted(changes)
+        with transaction.atomic(savepoint=False):
+            LearnerState.objects.bulk_create(
+                [LearnerState(**key._asdict(), state={}) for key in keys], **self._upsert_options()
+            )
+            rows = {
                 StateKey(r.scope, r.user_id, r.course_key, r.block_key): r
-                for r in LearnerState.objects.select_for_update().filter(self._filter(changes))
+                for r in LearnerState.objects.filter(self._filter(keys))
             }
-            to_update = []
-            for key, fields in changes.items():
-                row = existing.get(key)
-                if row is None:
-                    self._create(key, fields)
-                else:
-                    row.state = _merged(row.state, fields)
-                    to_update.append(row)
-            if to_update:
-                LearnerState.objects.bulk_update(to_update, ["state", "modified"])
+            now = timezone.now()
+            for key in keys:
+                rows[key].state = _merged(rows[key].state, changes[key])
+                rows[key].modified = now  # bulk_update does not apply auto_now
+            LearnerState.objects.bulk_update([rows[key] for key in keys], ["state", "modified"])
 
     @staticmethod
-    def _create(key: StateKey, fields: Mapping[str, Any]) -> None:
-        try:
-            with transaction.atomic():
-                LearnerState.objects.create(**key._asdict(), state=_merged({}, fields))
-        except IntegrityError:
-            # Another request created the row since we looked: merge into theirs, under its lock.
-            row = LearnerState.objects.select_for_update().get(**key._asdict())
-            row.state = _merged(row.state, fields)
-            row.save(update_fields=["state", "modified"])
+    def _upsert_options() -> dict[str, Any]:
+        options: dict[str, Any] = {"update_conflicts": True, "update_fields": ["modified"]}
+        if connections[router.db_for_write(LearnerState)].features.supports_update_conflicts_with_target:
+            options["unique_fields"] = list(StateKey._fields)  # SQLite, PostgreSQL; MySQL takes none
+        return options
 
 
 def _merged(state: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -97,6 +97,11 @@ class unit_of_work(ContextDecorator):  # noqa: N801 - reads like transaction.ato
         self.using = using or DEFAULT_DB_ALIAS
         self._stack: list[tuple[Any, UnitOfWork | None, Any]] = []
 
+    def _recreate_cm(self) -> unit_of_work:
+        # As a decorator, one instance serves every call, in every thread: give each call its own
+        # instance, so that the entries of ``_stack`` never belong to another thread's unit.
+        return type(self)(self.using)
+
     def __enter__(self) -> UnitOfWork:
         outer = _current.get()
         if outer is not None:
@@ -120,7 +125,9 @@ class unit_of_work(ContextDecorator):  # noqa: N801 - reads like transaction.ato
         try:
             if unit.rollback_only:
                 transaction.set_rollback(True, using=self.using)
-            elif exc_type is None:
+            elif exc_type is None and not connections[self.using].needs_rollback:
+                # (needs_rollback: a joined unit failed and the caller caught it; like Django's
+                # atomic(savepoint=False), the whole unit now rolls back, without a flush.)
                 try:
                     unit.flush()
                 except BaseException as flush_error:

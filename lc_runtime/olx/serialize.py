@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fs.memoryfs import MemoryFS
 from lxml import etree
+from xblock.core import XML_NAMESPACES
+from xblock.fields import BlockScope, Scope, UserScope
 
 from lc_runtime.olx.parsing import element_to_string, resolve_definition
 
@@ -22,11 +24,48 @@ def serialize_block(block) -> str:
     scratch = MemoryFS()
     previous = getattr(runtime, "export_fs", None)
     runtime.export_fs = scratch
+    # XBlock writes a ``content`` field as the element's text, which only a string can be (acid's
+    # is a Dict): write any other value as an attribute, which XBlock's parse_xml reads back.
+    content = _non_text_content(block)
+    if content is not None:
+        block.xml_text_content = lambda: None  # shadows the class's method for this export only
     try:
         node = etree.Element("unknown")
         block.add_xml_to_node(node)
     finally:
         runtime.export_fs = previous
+        if content is not None:
+            del block.xml_text_content
+    if content is not None:
+        node.set("content", content)
+    _drop_learner_fields(block, node)
     node = resolve_definition(node, scratch)
     node.attrib.pop("url_name", None)
     return element_to_string(node)
+
+
+def _non_text_content(block) -> str | None:
+    """The ``content`` field as an attribute string, if the block sets it to something other than text."""
+    field = block.fields.get("content")
+    if field is None or field.scope != Scope.content or not field.is_set_on(block):
+        return None
+    value = field.read_from(block)
+    if value is None or isinstance(value, str):
+        return None
+    return field.to_string(value)
+
+
+def _drop_learner_fields(block, node) -> None:
+    """
+    Remove what XBlock's export writes for learner-scoped fields: it exports every field set on the
+    block, and in a draft runtime those hold the author's own state, which is not content.
+    """
+    for name, field in block.fields.items():
+        scope = field.scope
+        if scope in (Scope.children, Scope.parent):
+            continue  # never exported: the runtime stores the tree
+        if scope.user is UserScope.NONE and scope.block in (BlockScope.USAGE, BlockScope.DEFINITION):
+            continue  # content, settings and their unnamed equivalents: authored
+        node.attrib.pop(name, None)
+        for child in node.findall(f"{{{XML_NAMESPACES['option']}}}{name}"):
+            node.remove(child)

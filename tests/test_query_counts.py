@@ -1,0 +1,126 @@
+"""
+Query counts are part of the API: a learner's request costs the same whatever the unit's size.
+
+Each test builds a course whose one Unit holds 5 or 50 components (``html`` and ``lc_test_counter``
+alternately), so a count that grows with the unit shows up as a difference between the two.
+
+The tests run inside the test's transaction, so the runtime's unit of work is a savepoint there:
+``SAVEPOINT`` and ``RELEASE SAVEPOINT`` are two of the queries counted below. In a real request
+the unit is the outermost transaction (or joins the middleware's), and those two are not issued.
+The numbers are the same on SQLite and MySQL/MariaDB.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.cache import caches
+from webob import Request
+
+from lc_runtime import api
+from tests.conftest import usage
+
+COURSE_KEY = "course-v1:LcX+Count+2026"
+UNIT = usage(COURSE_KEY, "vertical", "unit")
+
+# A cold tree cache: 1 query for the run, its root and latest publish; 4 for the outline levels
+# (sections, subsections, units, components); 1 for container settings; 1 for the components' OLX;
+# 1 for the children of leaf blocks. Then the render: SAVEPOINT, the learner state of the unit and
+# all its descendants (1 query), RELEASE.
+COLD_UNIT_RENDER = 8 + 3
+# A warm tree cache: 1 query (the run and its latest publish: is the cached tree still current?),
+# then the render as above.
+WARM_UNIT_RENDER = 1 + 3
+# A handler in a new request (warm tree): 1 for the tree, SAVEPOINT, 1 for the block's learner
+# state, then the flush when the unit ends — an upsert that creates missing rows and locks all,
+# 1 SELECT, 1 UPDATE — and RELEASE. The same for a learner's first click as for later ones.
+HANDLER_CALL = 1 + 1 + 1 + 3 + 1
+
+
+def component(index: int) -> str:
+    if index % 2:
+        return f'<html url_name="text-{index}" display_name="Text {index}"><![CDATA[<p>Text {index}</p>]]></html>'
+    return f'<lc_test_counter url_name="counter-{index}" display_name="Counter {index}"/>'
+
+
+def counter_keys(size: int) -> list[str]:
+    return [usage(COURSE_KEY, "lc_test_counter", f"counter-{i}") for i in range(0, size, 2)]
+
+
+def write_course(folder: Path, size: int) -> Path:
+    """A course of one Section, one Subsection and one Unit of ``size`` components, as OLX."""
+    (folder / "course").mkdir(parents=True)
+    (folder / "course.xml").write_text('<course url_name="2026" org="LcX" course="Count"/>')
+    (folder / "course" / "2026.xml").write_text(
+        '<course display_name="Query counts">'
+        '<chapter url_name="section" display_name="Section">'
+        '<sequential url_name="subsection" display_name="Subsection">'
+        f'<vertical url_name="unit" display_name="Unit">{"".join(component(i) for i in range(size))}</vertical>'
+        "</sequential></chapter></course>"
+    )
+    return folder
+
+
+@pytest.fixture(params=[5, 50], ids=lambda size: f"{size} components")
+def course_size(request, db, tmp_path) -> int:
+    result = api.import_olx(write_course(tmp_path / "course", request.param), strict=True)
+    assert result.problems == []
+    assert result.blocks_by_type["html"] + result.blocks_by_type["lc_test_counter"] == request.param
+    return request.param
+
+
+@pytest.fixture
+def learner(make_user):
+    return make_user("ada")
+
+
+def click(runtime, key: str) -> dict:
+    request = Request.blank("/", method="POST", body=b"{}")
+    return json.loads(runtime.handle(runtime.get_block(key), "click", request).body)
+
+
+def render_unit(user) -> str:
+    """One learner request: a runtime, the Unit, its student_view."""
+    runtime = api.get_runtime(user, course_key=COURSE_KEY)
+    return runtime.render(runtime.get_block(UNIT), "student_view").content
+
+
+def test_unit_render_costs_the_same_whatever_the_unit_size(course_size, learner, django_assert_num_queries):
+    caches["default"].clear()
+    with django_assert_num_queries(COLD_UNIT_RENDER):
+        html = render_unit(learner)
+    assert html.count('data-block-type="lc_test_counter"') == len(counter_keys(course_size))
+    with django_assert_num_queries(WARM_UNIT_RENDER):
+        render_unit(learner)
+
+    # With learner state stored for every counter, the render still reads it in one query.
+    runtime = api.get_runtime(learner, course_key=COURSE_KEY)
+    for key in counter_keys(course_size):
+        click(runtime, key)
+    with django_assert_num_queries(WARM_UNIT_RENDER):
+        html = render_unit(learner)
+    assert html.count(": 1 of 1</p>") == len(counter_keys(course_size))
+
+
+def test_get_block_in_a_loaded_tree_costs_no_query(course_size, learner, django_assert_num_queries):
+    runtime = api.get_runtime(learner, course_key=COURSE_KEY)
+    keys = [usage(COURSE_KEY, "course", "course"), UNIT, *counter_keys(course_size)]
+    keys += [usage(COURSE_KEY, "html", f"text-{i}") for i in range(1, course_size, 2)]
+    with django_assert_num_queries(0):
+        blocks = [runtime.get_block(key) for key in keys]
+        assert [runtime.get_block(key) for key in keys] == blocks
+        assert [block.display_name for block in blocks[2:4]] == ["Counter 0", "Counter 2"]
+        unit = blocks[1]
+        assert len(unit.get_children()) == course_size
+        assert unit.get_parent().get_parent().get_parent() is blocks[0]
+
+
+def test_handler_call_costs_a_fixed_number(course_size, learner, django_assert_num_queries):
+    render_unit(learner)  # the tree is cached
+    first, last = counter_keys(course_size)[0], counter_keys(course_size)[-1]
+    for key, expected in [(first, 1), (first, 2), (last, 1)]:
+        with django_assert_num_queries(HANDLER_CALL):
+            runtime = api.get_runtime(learner, course_key=COURSE_KEY)
+            assert click(runtime, key) == {"clicks": expected, "total": expected}
