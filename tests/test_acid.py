@@ -285,13 +285,7 @@ def test_author_state_stays_out_of_content(acid_course, author, learner, client)
     published = api.get_runtime(learner, course_key=ACID_KEY).get_block(key)
     for scope in sorted(AUTHORED_SCOPE_NAMES):
         assert getattr(published, scope) == {key: run.final_values[(key, scope)]}, scope
-    # Scopes keyed by neither user nor block (UserScope NONE or ALL with BlockScope TYPE or ALL) hold
-    # one value for everyone, in drafts and published alike; no core block uses them and edx-platform's
-    # LMS refuses them. Not checked here.
-    global_scopes = {
-        Scope(user, block).name
-        for user in (UserScope.NONE, UserScope.ALL)
-        for block in (BlockScope.TYPE, BlockScope.ALL)
-    }
-    for scope in sorted(learner_scopes - global_scopes):
+    # Every learner scope — the ones shared by all learners or across courses included — keeps the
+    # author's preview apart from the published course.
+    for scope in sorted(learner_scopes):
         assert getattr(published, scope) == {}, f"{scope}: the author's value reached a learner"

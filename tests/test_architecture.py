@@ -14,3 +14,9 @@ def test_layer_contracts_are_kept():
     result = subprocess.run([str(lint_imports)], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+def test_models_and_migrations_agree(db):
+    from django.core.management import call_command
+
+    call_command("makemigrations", "lc_runtime", "--check", "--dry-run", verbosity=0)

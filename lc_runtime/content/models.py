@@ -21,6 +21,7 @@ from openedx_content.models_api import (
     PublishableEntity,
     PublishableEntityVersion,
 )
+from openedx_django_lib.fields import case_sensitive_char_field
 
 __all__ = [
     "BlockChild",
@@ -74,7 +75,8 @@ class CourseRun(models.Model):
     Several runs may share a package; usage keys are the run's own, the content is the package's.
     """
 
-    course_key = models.CharField(max_length=255, unique=True)
+    # Keys are case-sensitive (opaque keys are), whatever the database's default collation.
+    course_key = case_sensitive_char_field(max_length=255, unique=True)
     learning_package = models.ForeignKey(LearningPackage, on_delete=models.CASCADE, related_name="+")
     root = models.ForeignKey(PublishableEntity, on_delete=models.PROTECT, related_name="+")
     run_settings = models.JSONField(default=dict, blank=True)
@@ -130,10 +132,10 @@ class LearnerState(models.Model):
     key, a block type, or empty, following the block scope.
     """
 
-    scope = models.CharField(max_length=16)
+    scope = case_sensitive_char_field(max_length=16)
     user_id = models.BigIntegerField()
-    course_key = models.CharField(max_length=255, blank=True)
-    block_key = models.CharField(max_length=255, blank=True)
+    course_key = case_sensitive_char_field(max_length=255, blank=True)
+    block_key = case_sensitive_char_field(max_length=255, blank=True)
     state = models.JSONField(default=dict)
     modified = models.DateTimeField(auto_now=True)
 

@@ -144,21 +144,24 @@ def get_learner_state_store() -> LearnerStateStore:
 _SCOPE_CODES = {UserScope.NONE: "none", UserScope.ONE: "one", UserScope.ALL: "all"}
 
 
-def state_key(scope, user_id: int, course_key: str, usage_key: str, block_type: str) -> StateKey:
+def state_key(
+    scope, user_id: int, course_key: str, usage_key: str, block_type: str, cross_course_context: str = ""
+) -> StateKey:
     """
     The key that stores a learner-scoped field for a block and learner.
 
     Definitions and usages are one and the same in this runtime, so ``BlockScope.DEFINITION`` keys
     by usage. Type- and all-scoped values (``preferences``, ``user_info``) belong to the learner
-    across courses, as in edx-platform.
+    across courses, as in edx-platform: their course key is ``cross_course_context``, empty for
+    learners (a separate value keeps authors' previews apart).
     """
     user = ALL_LEARNERS if scope.user is not UserScope.ONE else user_id
     block = scope.block
     if block in (BlockScope.USAGE, BlockScope.DEFINITION):
         return StateKey(f"{_SCOPE_CODES[scope.user]}.usage", user, course_key, usage_key)
     if block is BlockScope.TYPE:
-        return StateKey(f"{_SCOPE_CODES[scope.user]}.type", user, "", block_type)
-    return StateKey(f"{_SCOPE_CODES[scope.user]}.all", user, "", "")
+        return StateKey(f"{_SCOPE_CODES[scope.user]}.type", user, cross_course_context, block_type)
+    return StateKey(f"{_SCOPE_CODES[scope.user]}.all", user, cross_course_context, "")
 
 
 class LearnerFieldData(FieldData):
@@ -169,10 +172,13 @@ class LearnerFieldData(FieldData):
     never stored.
     """
 
-    def __init__(self, store: LearnerStateStore, user_id: int | None, course_key: str) -> None:
+    def __init__(
+        self, store: LearnerStateStore, user_id: int | None, course_key: str, *, cross_course_context: str = ""
+    ) -> None:
         self.store = store
         self.user_id = user_id
         self.course_key = course_key
+        self.cross_course_context = cross_course_context
         self._loaded: dict[StateKey, dict[str, Any]] = {}
         # Keys written inside a unit of work: once that unit has ended (committed or rolled back),
         # the cached copy may be stale and is read again.
@@ -181,7 +187,12 @@ class LearnerFieldData(FieldData):
     def key_for(self, block, name: str) -> StateKey:
         scope = block.fields[name].scope
         return state_key(
-            scope, self.user_id or 0, self.course_key, str(block.scope_ids.usage_id), block.scope_ids.block_type
+            scope,
+            self.user_id or 0,
+            self.course_key,
+            str(block.scope_ids.usage_id),
+            block.scope_ids.block_type,
+            self.cross_course_context,
         )
 
     def keys_for_blocks(self, blocks: Iterable[tuple[str, str, Iterable]]) -> set[StateKey]:
@@ -189,7 +200,11 @@ class LearnerFieldData(FieldData):
         keys = set()
         for usage_key, block_type, scopes in blocks:
             for scope in scopes:
-                keys.add(state_key(scope, self.user_id or 0, self.course_key, usage_key, block_type))
+                keys.add(
+                    state_key(
+                        scope, self.user_id or 0, self.course_key, usage_key, block_type, self.cross_course_context
+                    )
+                )
         return keys
 
     def preload(self, keys: Iterable[StateKey]) -> None:

@@ -177,9 +177,15 @@ class LearningCoreRuntime(Runtime):
         self.root_usage_key = usage_key_for(course_key, *tree.root)
         self.id_manager = CourseIdManager(course_key)
         self.authored = AuthoredFieldData(writable=(mode == "draft"), inherited=self._inherited_value)
-        # Authors trying blocks in Studio keep their state apart from what they do as learners.
-        state_context = str(course_key) if mode == "published" else f"{course_key}@draft"
-        self.learner = LearnerFieldData(learner_store, self.learner_id, state_context)
+        # Authors trying blocks in Studio keep their state — in every learner scope, the ones shared
+        # across courses or learners included — apart from what learners (and they, as learners) do.
+        draft = mode == "draft"
+        self.learner = LearnerFieldData(
+            learner_store,
+            self.learner_id,
+            f"{course_key}@draft" if draft else str(course_key),
+            cross_course_context="@draft" if draft else "",
+        )
         self.field_data = RuntimeFieldData(self.authored, self.learner, self._structure_value)
         services = {
             "field-data": self.field_data,
