@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from opaque_keys import InvalidKeyError
+from opaque_keys.edx.asides import AsideUsageKeyV2
 from opaque_keys.edx.keys import CourseKey, UsageKey
 from opaque_keys.edx.locator import BlockUsageLocator, CourseLocator
 
@@ -27,6 +28,7 @@ __all__ = [
     "code_from_block_id",
     "container_code",
     "parse_container_code",
+    "to_block_or_aside_key",
     "to_course_key",
     "to_usage_key",
     "usage_key_for",
@@ -67,6 +69,17 @@ def to_usage_key(usage_key: str | UsageKey) -> BlockUsageLocator:
     if not isinstance(key, BlockUsageLocator) or key.deprecated:
         raise InvalidKey(f"Only block-v1: usage keys are supported, not {usage_key!r}")
     return key.replace(course_key=to_course_key(key.course_key))
+
+
+def to_block_or_aside_key(key: str) -> BlockUsageLocator | AsideUsageKeyV2:
+    """A ``block-v1:`` key, or an ``aside-usage-v2:`` key of an aside on such a block; raise :class:`InvalidKey`."""
+    if key.startswith(f"{AsideUsageKeyV2.CANONICAL_NAMESPACE}:"):
+        try:
+            aside_key = UsageKey.from_string(key)
+        except InvalidKeyError as exc:
+            raise InvalidKey(f"Not an aside key: {key!r}") from exc
+        return AsideUsageKeyV2(to_usage_key(aside_key.usage_key), aside_key.aside_type)
+    return to_usage_key(key)
 
 
 def usage_key_for(course_key: CourseLocator, block_type: str, block_id: str) -> BlockUsageLocator:

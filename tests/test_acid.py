@@ -289,3 +289,49 @@ def test_author_state_stays_out_of_content(acid_course, author, learner, client)
     # author's preview apart from the published course.
     for scope in sorted(learner_scopes):
         assert getattr(published, scope) == {}, f"{scope}: the author's value reached a learner"
+
+
+def test_acid_aside_passes_every_check(acid_course, learner, client, settings):
+    """With acid_aside allowed, it decorates every block's student_view and its own checks pass."""
+    settings.LC_RUNTIME = {**settings.LC_RUNTIME, "ASIDE_TYPES": ["acid_aside"]}
+    client.force_login(learner)
+    fragment = render(learner, "published", UNIT, "student_view")
+    tree = parse(fragment.content)
+    asides = tree.xpath('//div[@data-usage][@data-block-type="acid_aside"]')
+    decorated = {aside.get("data-block_id") for aside in asides}
+    rendered_blocks = set(tree.xpath('//div[@data-usage][@data-block-type!="acid_aside"]/@data-usage'))
+    # One aside per rendered block: the unit, acid_parent, its two children and the standalone acid.
+    assert decorated == rendered_blocks and len(asides) == 5, (sorted(decorated), sorted(rendered_blocks))
+
+    rows = [
+        StorageRow(
+            view="student_view (aside)",
+            usage_id=aside.get("data-usage"),
+            block_type="acid_aside",
+            scope=tr.get("data-scope"),
+            handler_url=tr.get("data-handler-url"),
+            value=tr.get("data-value"),
+        )
+        for aside in asides
+        for tr in aside.xpath('.//tr[contains(concat(" ", @class, " "), " scope-storage-test ")]')
+    ]
+    assert {row.scope for row in rows} == STUDENT_SCOPES
+    assert len(rows) == 5 * len(STUDENT_SCOPES)
+    run = AcidRun()
+    run_storage_checks(client, rows, run)
+    run_resource_checks(client, tree, "student_view (aside)", run)
+    # acid.js's .acid-dom check: an aside told it decorates an acid block (test_aside) finds that
+    # block's element, typed "acid". acid marks it failed on acid_parent in every runtime (AcidParentBlock
+    # is an AcidBlock subclass, typed "acid_parent"): what the runtime owes is the right element.
+    for aside in asides:
+        args = json.loads(aside.xpath('./script[@type="json/xblock-args"]/text()')[0])
+        [block_type] = tree.xpath(f'//div[@data-usage="{aside.get("data-block_id")}"]/@data-block-type')
+        if args["test_aside"] != (block_type in ("acid", "acid_parent")):
+            run.failures.append(f"aside on {aside.get('data-block_id')}: test_aside={args['test_aside']}")
+    assert run.failures == [], "\n".join(run.failures)
+
+
+def test_no_aside_attaches_itself(acid_course, learner):
+    """Installed asides decorate nothing unless LC_RUNTIME["ASIDE_TYPES"] names them."""
+    fragment = render(learner, "published", UNIT, "student_view")
+    assert 'data-block-type="acid_aside"' not in fragment.content

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.utils.html import escape
 from fs.memoryfs import MemoryFS
+from opaque_keys.edx.asides import AsideUsageKeyV2
 from web_fragments.fragment import Fragment
 from xblock.core import XBlock
 from xblock.exceptions import NoSuchServiceError, NoSuchUsage
@@ -30,7 +31,7 @@ from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.conf import get_setting
 from lc_runtime.content.tree import BlockRecord, BlockRef, CourseTree
 from lc_runtime.content.writes import update_component, update_container
-from lc_runtime.fielddata.authored import AUTHORED_SCOPES, AuthoredFieldData
+from lc_runtime.fielddata.authored import AUTHORED_SCOPES, AuthoredFieldData, AuthoredFieldReadOnly
 from lc_runtime.fielddata.learner import LearnerFieldData, LearnerStateStore
 from lc_runtime.fielddata.routing import RuntimeFieldData
 from lc_runtime.fielddata.unit_of_work import unit_of_work
@@ -62,6 +63,11 @@ _PARSED_CACHE_SIZE = 20_000
 # Versions are immutable, so a parse is good for every runtime in the process.
 _parsed_authored_values: OrderedDict[tuple[str, type], dict[str, Any]] = OrderedDict()
 _warned_classes: set[type] = set()
+
+
+def _owner_key(usage_key):
+    """The usage key of the block itself, for a block's key or one of its asides' keys."""
+    return usage_key.usage_key if isinstance(usage_key, AsideUsageKeyV2) else usage_key
 
 
 class RuntimeOwnedChildren:
@@ -242,7 +248,25 @@ class LearningCoreRuntime(Runtime):
         return []
 
     def applicable_aside_types(self, block) -> list[str]:
+        """Only the aside types ``LC_RUNTIME["ASIDE_TYPES"]`` allows: an installed aside does not attach itself."""
         return list(get_setting("ASIDE_TYPES"))
+
+    def get_aside_of_type(self, block, aside_type: str):
+        """The aside of ``aside_type`` decorating ``block``, built once per runtime; NoSuchUsage if not allowed."""
+        if aside_type not in self.applicable_aside_types(block):
+            raise NoSuchUsage(f"the aside type {aside_type!r} is not enabled")
+        usage_key = block.scope_ids.usage_id
+        aside_definition, aside_usage = self.id_manager.create_aside(usage_key, usage_key, aside_type)
+        aside = self._blocks.get(aside_usage)
+        if aside is None:
+            scope_ids = ScopeIds(self.learner_id, aside_type, aside_definition, aside_usage)
+            aside = self.load_aside_type(aside_type)(runtime=self, scope_ids=scope_ids)
+            self._blocks[aside_usage] = aside
+        return aside
+
+    def get_aside(self, aside_usage_id):
+        """The aside an ``aside-usage-v2:`` key names."""
+        return self.get_aside_of_type(self.get_block(aside_usage_id.usage_key), aside_usage_id.aside_type)
 
     # ---- blocks
     def load_block_type(self, block_type: str) -> type[XBlock]:
@@ -363,12 +387,17 @@ class LearningCoreRuntime(Runtime):
         return scopes
 
     def preload_learner_state(self, block) -> None:
-        """Load the learner state of ``block`` and everything below it, in one query."""
-        records = self.tree.descendants(self._record(block.scope_ids.usage_id).ref)
+        """Load the learner state of ``block``, everything below it and their asides, in one query."""
+        records = self.tree.descendants(self._record(_owner_key(block.scope_ids.usage_id)).ref)
+        aside_classes = {aside_type: self.load_aside_type(aside_type) for aside_type in get_setting("ASIDE_TYPES")}
         triples = []
         for record in records:
             block_class = self.mixologist.mix(self.load_block_type(record.block_type))
-            triples.append((str(self.usage_key_of(record.ref)), record.block_type, self._learner_scopes(block_class)))
+            usage_key = self.usage_key_of(record.ref)
+            triples.append((str(usage_key), record.block_type, self._learner_scopes(block_class)))
+            for aside_type, aside_class in aside_classes.items():
+                aside_key = AsideUsageKeyV2(usage_key, aside_type)
+                triples.append((str(aside_key), aside_type, self._learner_scopes(aside_class)))
         self.learner.preload(self.learner.keys_for_blocks(triples))
 
     # ---- rendering, handlers, saving
@@ -387,6 +416,8 @@ class LearningCoreRuntime(Runtime):
         key = block.scope_ids.usage_id
         if self.mode != "draft" or not self.authored.has_changes(key):
             return
+        if isinstance(key, AsideUsageKeyV2):
+            raise AuthoredFieldReadOnly(f"{key}: the content and settings of asides are not stored yet")
         record = self._record(key)
         title = getattr(block, "display_name", None) or ""
         with unit_of_work():

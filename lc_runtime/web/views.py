@@ -9,13 +9,16 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
+from opaque_keys.edx.asides import AsideUsageKeyV2
+from xblock.core import XBlockAside
 from xblock.django.request import django_to_webob_request, webob_to_django_response
 from xblock.exceptions import DisallowedFileError, NoSuchHandlerError, NoSuchUsage
 from xblock.plugin import PluginMissingError
 
 from lc_runtime import api
 from lc_runtime.blocks.registry import load_block_class
-from lc_runtime.keys import to_usage_key
+from lc_runtime.conf import get_setting
+from lc_runtime.keys import to_block_or_aside_key
 from lc_runtime.runtime.handler_urls import ANONYMOUS, token_is_valid
 
 __all__ = ["handler_view", "local_resource_view", "runtime_static_view"]
@@ -44,9 +47,10 @@ def handler_view(request, mode: str, usage_key: str, user: str, token: str, hand
     if mode not in ("published", "draft"):
         raise Http404("Unknown mode")
     try:
-        key = to_usage_key(usage_key)
+        key = to_block_or_aside_key(usage_key)
     except api.InvalidKey as exc:
         raise Http404(str(exc)) from exc
+    block_key = key.usage_key if isinstance(key, AsideUsageKeyV2) else key
     user_id = None if user == ANONYMOUS else user
     try:
         expected_id = int(user_id) if user_id is not None else None
@@ -56,8 +60,8 @@ def handler_view(request, mode: str, usage_key: str, user: str, token: str, hand
         return HttpResponseForbidden("Invalid or expired handler URL")
     _, handler_user = _user_for(user, request)
     try:
-        runtime = api.get_runtime(handler_user, course_key=key.course_key, mode=mode)
-        block = runtime.get_block(key)
+        runtime = api.get_runtime(handler_user, course_key=block_key.course_key, mode=mode)
+        block = runtime.get_aside(key) if isinstance(key, AsideUsageKeyV2) else runtime.get_block(key)
     except (api.CourseNotFound, api.CourseNotPublished, NoSuchUsage) as exc:
         raise Http404(str(exc)) from exc
     webob_request = django_to_webob_request(request)
@@ -71,7 +75,10 @@ def handler_view(request, mode: str, usage_key: str, user: str, token: str, hand
 def local_resource_view(request, block_type: str, uri: str):
     """Serve a file from a block class's ``public/`` folder."""
     try:
-        block_class = load_block_class(block_type)
+        if block_type in get_setting("ASIDE_TYPES"):
+            block_class = XBlockAside.load_class(block_type)
+        else:
+            block_class = load_block_class(block_type)
         handle = block_class.open_local_resource(uri)
     except (DisallowedFileError, PluginMissingError, FileNotFoundError, IsADirectoryError) as exc:
         raise Http404(f"No resource {uri!r} for {block_type}") from exc
