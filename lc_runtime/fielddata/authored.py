@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from xblock.exceptions import InvalidScopeError
 from xblock.field_data import FieldData
 from xblock.fields import BlockScope, Scope, UserScope
 
 from lc_runtime.blocks.inheritance import INHERITABLE_FIELD_NAMES
+from lc_runtime.fielddata.errors import FieldWriteRefused
 
 __all__ = ["AUTHORED_SCOPES", "AuthoredFieldData", "AuthoredFieldReadOnly"]
 
@@ -33,16 +33,8 @@ AUTHORED_SCOPES = (
 )
 
 
-class AuthoredFieldReadOnly(InvalidScopeError):
+class AuthoredFieldReadOnly(FieldWriteRefused):
     """An authored field was written where authored content is read-only (a learner runtime)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.args = (message,)
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class AuthoredFieldData(FieldData):

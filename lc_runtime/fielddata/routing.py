@@ -5,23 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from xblock.exceptions import InvalidScopeError
 from xblock.field_data import FieldData
 from xblock.fields import BlockScope, Scope, UserScope
+
+from lc_runtime.fielddata.errors import FieldWriteRefused
 
 __all__ = ["RuntimeFieldData", "RuntimeOwnedField"]
 
 
-class RuntimeOwnedField(InvalidScopeError):
+class RuntimeOwnedField(FieldWriteRefused):
     """A block tried to write ``children`` or ``parent``, which the runtime owns."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.args = (message,)
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class RuntimeFieldData(FieldData):
