@@ -23,8 +23,8 @@ DONE = usage(LEAF_KEY, "done", "done-toggle")
 OTHER_DONE = usage(LEAF_KEY, "done", "done-in-custom")
 POLL = usage(LEAF_KEY, "poll", "planet-poll")
 
-# A handler URL is /lc-runtime/handler/<mode>/<usage key>/<user id>/<token>/<handler>/<suffix>.
-MODE, USAGE, USER, TOKEN, HANDLER = 3, 4, 5, 6, 7
+# A handler URL is /lc-runtime/handler/<mode>/<access>/<usage key>/<user id>/<token>/<handler>/<suffix>.
+MODE, ACCESS, USAGE, USER, TOKEN, HANDLER = 3, 4, 5, 6, 7, 8
 
 
 def with_part(url: str, index: int, value: str) -> str:
@@ -68,6 +68,7 @@ def test_handler_url_shape(ada, done_url):
     parts = done_url.split("/")
     assert parts[:3] == ["", "lc-runtime", "handler"]
     assert parts[MODE] == "published"
+    assert parts[ACCESS] == "session"
     assert parts[USAGE] == DONE
     assert parts[USER] == str(ada.id)
     assert parts[TOKEN] == handler_urls.handler_token("published", DONE, ada.id)
@@ -101,6 +102,8 @@ def flipped(token: str) -> str:
         pytest.param(lambda url, ada, bob: with_part(url, TOKEN, "x"), 403, id="junk-token"),
         pytest.param(lambda url, ada, bob: with_part(url, TOKEN, ""), 404, id="no-token"),  # no URL matches
         pytest.param(lambda url, ada, bob: with_part(url, MODE, "draft"), 403, id="mode"),
+        pytest.param(lambda url, ada, bob: with_part(url, ACCESS, "thirdparty"), 403, id="access"),
+        pytest.param(lambda url, ada, bob: with_part(url, ACCESS, "open"), 404, id="unknown-access"),
     ],
 )
 @pytest.mark.parametrize("logged_in", ["nobody", "bob", "ada"])
@@ -127,6 +130,41 @@ def test_a_valid_url_used_by_another_logged_in_user_is_refused(ada, bob, done_ur
     assert learner_state() == before == []
     assert done_of(ada) is False
     assert done_of(bob) is False
+
+
+def test_a_session_url_without_its_session_is_refused(ada, done_url):
+    """A URL made for ada's page is no bearer token: without ada's session it does nothing."""
+    before = learner_state()
+    assert post_done(Client(), done_url).status_code == 403
+    assert learner_state() == before == []
+    assert done_of(ada) is False
+
+
+def test_a_thirdparty_url_is_still_refused_to_another_logged_in_user(ada, bob):
+    runtime = api.get_runtime(ada, course_key=LEAF_KEY)
+    url = runtime.handler_url(runtime.get_block(DONE), "toggle_button", thirdparty=True)
+    assert url.split("/")[ACCESS] == "thirdparty"
+    client = Client()
+    client.force_login(bob)
+    assert post_done(client, url).status_code == 403
+    assert learner_state() == []
+
+
+def test_draft_urls_always_need_a_staff_session(leaf_course, make_user):
+    sam = make_user("sam", is_staff=True)
+    runtime = api.get_runtime(sam, course_key=LEAF_KEY, mode="draft")
+    url = runtime.handler_url(runtime.get_block(DONE), "toggle_button", thirdparty=True)
+    assert url.split("/")[ACCESS] == "session"  # no session-less door into drafts
+    assert post_done(Client(), url).status_code == 403
+    system = api.get_runtime(None, course_key=LEAF_KEY, mode="draft")
+    with pytest.raises(ValueError, match="without a user"):
+        system.handler_url(system.get_block(DONE), "toggle_button")
+    sam.is_staff = False
+    sam.save()
+    client = Client()
+    client.force_login(sam)
+    assert post_done(client, url).status_code == 403
+    assert learner_state() == []
 
 
 def test_a_url_of_a_deactivated_learner_is_refused(ada, done_url, client):

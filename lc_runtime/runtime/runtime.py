@@ -440,12 +440,20 @@ class LearningCoreRuntime(Runtime):
 
     # ---- the four abstract methods
     def handler_url(self, block, handler_name, suffix="", query="", thirdparty=False) -> str:
+        """
+        A signed URL to ``handler_name`` of ``block`` for this runtime's user (see ``handler_urls``).
+
+        It works only in that user's session unless ``thirdparty``; draft URLs always need a staff session.
+        """
         handler = getattr(block, handler_name, None)
         fallback = getattr(block, "fallback_handler", None)
         if not getattr(handler, "_is_xblock_handler", False) and not getattr(fallback, "_is_xblock_handler", False):
             raise ValueError(f"{handler_name!r} is not a handler of {block.scope_ids.usage_id}")
+        if self.mode == "draft" and self.learner_id is None:
+            raise ValueError("a draft runtime without a user cannot make handler URLs: nobody could use them")
+        access = "thirdparty" if thirdparty and self.mode == "published" else "session"
         return handler_urls.handler_url(
-            self.mode, str(block.scope_ids.usage_id), self.learner_id, handler_name, suffix, query
+            self.mode, str(block.scope_ids.usage_id), self.learner_id, handler_name, suffix, query, access=access
         )
 
     def resource_url(self, resource: str) -> str:

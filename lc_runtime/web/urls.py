@@ -8,12 +8,12 @@ app_name = "lc_runtime"
 
 urlpatterns = [
     path(
-        "handler/<str:mode>/<str:usage_key>/<str:user>/<str:token>/<str:handler>/<path:suffix>",
+        "handler/<str:mode>/<str:access>/<str:usage_key>/<str:user>/<str:token>/<str:handler>/<path:suffix>",
         views.handler_view,
         name="handler",
     ),
     path(
-        "handler/<str:mode>/<str:usage_key>/<str:user>/<str:token>/<str:handler>/",
+        "handler/<str:mode>/<str:access>/<str:usage_key>/<str:user>/<str:token>/<str:handler>/",
         views.handler_view,
         name="handler-no-suffix",
     ),

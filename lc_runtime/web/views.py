@@ -19,46 +19,59 @@ from lc_runtime import api
 from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.conf import get_setting
 from lc_runtime.keys import to_block_or_aside_key
-from lc_runtime.runtime.handler_urls import ANONYMOUS, token_is_valid
+from lc_runtime.runtime.handler_urls import ACCESS_KINDS, ANONYMOUS, token_is_valid
 
 __all__ = ["handler_view", "local_resource_view", "runtime_static_view"]
 
 
-def _user_for(user_part: str, request):
-    """The user a handler URL was made for; refuse a URL made for someone else than who is logged in."""
+def _url_user_id(user_part: str) -> int | None:
     if user_part == ANONYMOUS:
-        return None, None
+        return None
     try:
-        user_id = int(user_part)
+        return int(user_part)
     except ValueError as exc:
         raise Http404("Malformed handler URL") from exc
+
+
+def _acting_user(request, mode: str, access: str, user_id: int | None):
+    """
+    The user a valid handler URL acts as, or PermissionDenied.
+
+    A ``session`` URL needs its own user's session; a ``thirdparty`` URL needs no session, but is
+    still refused to a different logged-in user. Draft URLs also need that user to be staff.
+    """
     logged_in = getattr(request, "user", None)
-    if logged_in is not None and logged_in.is_authenticated and logged_in.id != user_id:
+    logged_in_id = logged_in.id if logged_in is not None and logged_in.is_authenticated else None
+    if logged_in_id is not None and logged_in_id != user_id:
         raise PermissionDenied("This handler URL belongs to another user")
-    user = get_user_model().objects.filter(id=user_id, is_active=True).first()
-    if user is None:
-        raise PermissionDenied("Unknown user")
-    return user_id, user
+    if access == "session" and logged_in_id != user_id:
+        raise PermissionDenied("This handler URL works only in its user's session")
+    if user_id is None:
+        return None
+    user = logged_in if logged_in_id == user_id else get_user_model().objects.filter(id=user_id).first()
+    if user is None or not user.is_active:
+        raise PermissionDenied("Unknown or inactive user")
+    if mode == "draft" and not user.is_staff:
+        raise PermissionDenied("Draft content is for staff only")
+    return user
 
 
 @csrf_exempt
-def handler_view(request, mode: str, usage_key: str, user: str, token: str, handler: str, suffix: str = ""):
-    """Run an XBlock handler for the user and block its signed URL names."""
-    if mode not in ("published", "draft"):
-        raise Http404("Unknown mode")
+def handler_view(
+    request, mode: str, access: str, usage_key: str, user: str, token: str, handler: str, suffix: str = ""
+):
+    """Run an XBlock handler for the user and block its signed URL names (see ``handler_urls``)."""
+    if mode not in ("published", "draft") or access not in ACCESS_KINDS:
+        raise Http404("Malformed handler URL")
     try:
         key = to_block_or_aside_key(usage_key)
     except api.InvalidKey as exc:
         raise Http404(str(exc)) from exc
     block_key = key.usage_key if isinstance(key, AsideUsageKeyV2) else key
-    user_id = None if user == ANONYMOUS else user
-    try:
-        expected_id = int(user_id) if user_id is not None else None
-    except ValueError as exc:
-        raise Http404("Malformed handler URL") from exc
-    if not token_is_valid(token, mode, str(key), expected_id):
+    user_id = _url_user_id(user)
+    if not token_is_valid(token, mode, str(key), user_id, access=access):
         return HttpResponseForbidden("Invalid or expired handler URL")
-    _, handler_user = _user_for(user, request)
+    handler_user = _acting_user(request, mode, access, user_id)
     try:
         runtime = api.get_runtime(handler_user, course_key=block_key.course_key, mode=mode)
         block = runtime.get_aside(key) if isinstance(key, AsideUsageKeyV2) else runtime.get_block(key)
