@@ -57,3 +57,25 @@ class PlaceholderBlock(XBlock):
 
     def public_view(self, context=None) -> Fragment:
         return self._notice()
+
+
+class ErrorPlaceholderBlock(PlaceholderBlock):
+    """
+    Stands in for a block whose stored OLX its own class could not load.
+
+    Like :class:`PlaceholderBlock` it keeps the OLX whole; the notice says that the block is broken,
+    not missing, and (for staff) why.
+    """
+
+    error = String(scope=Scope.content, default="")
+
+    def _notice(self) -> Fragment:
+        block_type = escape(self.scope_ids.block_type)
+        detail = ""
+        if self.runtime.user_is_staff and self.error:
+            detail = f"<pre class=\"lc-error-detail\">{escape(self.error)}</pre>"
+        return Fragment(
+            f'<div class="lc-placeholder lc-error" data-block-type="{block_type}">'
+            f"<p><strong>This block cannot be shown here.</strong> Its <code>{block_type}</code> content "
+            f"could not be loaded; it is kept unchanged for the course team to fix.</p>{detail}</div>"
+        )

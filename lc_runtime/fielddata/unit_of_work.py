@@ -2,7 +2,7 @@
 The unit of work: every write of a request, committed atomically when the request ends.
 
 ``with unit_of_work():`` (or ``@unit_of_work()``) opens one database transaction. Inside it,
-learner-state writes are buffered and flushed in one batch just before the commit, authored versions
+learner-state writes are buffered and flushed in one batch per store just before the commit, authored versions
 are written inside the same transaction, and events (``runtime.publish``) are queued. Leaving the
 block normally commits all of it and then sends the events; an exception rolls everything back and
 drops the events. Nested units join the outer one, like ``transaction.atomic(savepoint=False)``:
@@ -44,9 +44,9 @@ class UnitOfWork:
 
     def __init__(self, using: str) -> None:
         self.using = using
-        # state key -> {field name: JSON value or DELETED}, in the order first written.
-        self.learner_writes: dict[Any, dict[str, Any]] = {}
-        self.learner_store: Any = None
+        # store -> state key -> {field name: JSON value or DELETED}, in the order first written.
+        # Stores that compare equal share one buffer (see LearnerStateStore).
+        self.learner_writes: dict[Any, dict[Any, dict[str, Any]]] = {}
         self.events: list[Callable[[], None]] = []
         self.rollback_only = False
 
@@ -56,25 +56,33 @@ class UnitOfWork:
 
     def stage_learner_write(self, store: Any, key: Any, changes: dict[str, Any]) -> None:
         """Buffer learner-state changes for ``key``; they reach ``store`` when the unit commits."""
-        if self.learner_store is None:
-            self.learner_store = store
-        elif store is not self.learner_store and type(store) is not type(self.learner_store):
-            raise RuntimeError("One unit of work can write to only one learner-state store")
-        self.learner_writes.setdefault(key, {}).update(changes)
+        self.learner_writes.setdefault(store, {}).setdefault(key, {}).update(changes)
 
-    def pending_learner_state(self, key: Any) -> dict[str, Any] | None:
-        """The buffered changes for ``key`` (values may be :data:`DELETED`), or None."""
-        return self.learner_writes.get(key)
+    def checkpoint(self) -> dict[Any, dict[Any, dict[str, Any]]]:
+        """A copy of the buffered learner-state writes, to :meth:`restore` if what follows fails."""
+        return {
+            store: {key: dict(changes) for key, changes in writes.items()}
+            for store, writes in self.learner_writes.items()
+        }
+
+    def restore(self, checkpoint: dict[Any, dict[Any, dict[str, Any]]]) -> None:
+        """Forget the learner-state writes buffered since ``checkpoint``."""
+        self.learner_writes = checkpoint
+
+    def pending_learner_state(self, store: Any, key: Any) -> dict[str, Any] | None:
+        """The changes buffered for ``key`` in ``store`` (values may be :data:`DELETED`), or None."""
+        return self.learner_writes.get(store, {}).get(key)
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` after the unit commits; never if it rolls back."""
         self.events.append(callback)
 
     def flush(self) -> None:
-        """Write the buffered learner state (inside the unit's transaction)."""
-        if self.learner_writes:
-            self.learner_store.save(self.learner_writes)
-            self.learner_writes = {}
+        """Write the buffered learner state, each store's in one ``save`` (inside the unit's transaction)."""
+        for store, writes in self.learner_writes.items():
+            if writes:
+                store.save(writes)
+        self.learner_writes = {}
 
 
 def current_unit() -> UnitOfWork | None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from lxml import etree
+from xblock.fields import String
 
 from lc_runtime.blocks.inheritance import InheritableFieldsMixin
 from lc_runtime.blocks.registry import load_block_class
@@ -148,7 +149,9 @@ class _CourseImport:
             if entity_id is not None:
                 children.append(entity_id)
         policy = self.policy.get(f"{tag}/{block_id}", {})
-        fields, extra = container_fields(tag, dict(definition.attrib), policy)
+        fields, extra, errors = container_fields(tag, dict(definition.attrib), policy)
+        for error in errors:
+            self.problem(error, definition, file=file, block=f"{tag}/{block_id}")
         if tag == "course":
             fields.update(self.course_fields)
             fields.update(course_metadata)
@@ -168,6 +171,9 @@ class _CourseImport:
                         children.append(entity_id)
         for name, value in self.policy.get(f"{tag}/{block_id}", {}).items():
             definition.set(name, value if isinstance(value, str) else json.dumps(value))
+        # The block is kept as written; learners see an error notice for it instead of its view.
+        for error in leaf_attribute_errors(block_class, definition):
+            self.problem(error, definition, file=file, block=f"{tag}/{block_id}")
         definition.attrib.pop("url_name", None)
         self.blocks_by_type[tag] += 1
         self.progress(tag)
@@ -176,18 +182,37 @@ class _CourseImport:
         )
 
 
-def container_fields(tag: str, attributes: dict[str, str], policy: dict) -> tuple[dict, dict]:
-    """Split a container's OLX attributes and policy into XBlock field values (JSON) and unknown extras."""
+def _field_value(declared, text: str):
+    """The JSON value of an OLX attribute for a field, or ValueError saying why it is not one."""
+    try:
+        value = declared.from_string(text)
+        declared.from_json(declared.to_json(value))
+    except Exception as exc:  # field types raise ValueError, TypeError, dateutil's ParserError, ...
+        raise ValueError(f"{text!r} is not a valid {type(declared).__name__} ({exc})") from exc
+    return declared.to_json(value)
+
+
+def container_fields(tag: str, attributes: dict[str, str], policy: dict) -> tuple[dict, dict, list[str]]:
+    """
+    Split a container's OLX attributes and policy into XBlock field values (JSON) and unknown extras.
+
+    An attribute whose value its field cannot read is kept among the extras, as written, and named in
+    the returned list of errors.
+    """
     block_class = load_block_class(tag)
     known = {**InheritableFieldsMixin.fields, **block_class.fields}
     fields: dict = {}
     extra: dict = {}
+    errors: list[str] = []
     for name, text in attributes.items():
         if name in _NOT_FIELDS:
             continue
         if name in known:
-            declared = known[name]
-            fields[name] = declared.to_json(declared.from_string(text))
+            try:
+                fields[name] = _field_value(known[name], text)
+            except ValueError as exc:
+                errors.append(f"attribute {name}: {exc}")
+                extra[name] = text
         else:
             extra[name] = text
     for name, value in policy.items():
@@ -195,16 +220,36 @@ def container_fields(tag: str, attributes: dict[str, str], policy: dict) -> tupl
             fields[name] = value
         else:
             extra[name] = value if isinstance(value, str) else json.dumps(value)
-    return fields, extra
+    return fields, extra, errors
 
 
-def _read_json(root_fs, path: str) -> dict:
+def leaf_attribute_errors(block_class, definition: etree._Element) -> list[str]:
+    """The attributes of a leaf element that its block's fields cannot read, each with the reason."""
+    known = {**InheritableFieldsMixin.fields, **block_class.fields}
+    errors = []
+    for name, text in definition.attrib.items():
+        declared = known.get(name)
+        if name in _NOT_FIELDS or declared is None or isinstance(declared, String):
+            continue
+        try:
+            _field_value(declared, text)
+        except ValueError as exc:
+            errors.append(f"attribute {name}: {exc}")
+    return errors
+
+
+def _read_json(root_fs, path: str, *, object_of_objects: bool = False) -> dict:
     if not root_fs.isfile(path):
         return {}
     try:
-        return json.loads(root_fs.readtext(path, encoding="utf-8"))
+        data = json.loads(root_fs.readtext(path, encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise OlxError(f"malformed JSON: {exc.msg}", file=path, line=exc.lineno) from exc
+    if not isinstance(data, dict):
+        raise OlxError("expected a JSON object", file=path)
+    if object_of_objects and not all(isinstance(value, dict) for value in data.values()):
+        raise OlxError("expected a JSON object whose values are objects", file=path)
+    return data
 
 
 def import_course(
@@ -239,7 +284,7 @@ def import_course(
             raise OlxError(str(exc), file="course.xml", line=pointer.sourceline) from exc
         course_definition = resolve_definition(pointer, root_fs)
         policy_file = f"policies/{run}/policy.json"
-        policy = _read_json(root_fs, policy_file)
+        policy = _read_json(root_fs, policy_file, object_of_objects=True)
         course_policy = policy.pop(f"course/{run}", {})
         policy[f"course/{COURSE_ROOT_BLOCK_ID}"] = course_policy
         grading_policy = _read_json(root_fs, f"policies/{run}/grading_policy.json")

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import warnings
 from collections import OrderedDict
+from contextlib import nullcontext
 from typing import Any
 
+from django.db import DatabaseError
 from django.utils.html import escape
 from fs.memoryfs import MemoryFS
 from opaque_keys.edx.asides import AsideUsageKeyV2
@@ -27,6 +30,7 @@ from xblock.fields import BlockScope, Scope, ScopeIds, UserScope
 from xblock.runtime import Mixologist, Runtime
 
 from lc_runtime.blocks.inheritance import InheritableFieldsMixin
+from lc_runtime.blocks.placeholder import ErrorPlaceholderBlock
 from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.conf import get_setting
 from lc_runtime.content.tree import BlockRecord, BlockRef, CourseTree
@@ -34,7 +38,7 @@ from lc_runtime.content.writes import update_component, update_container
 from lc_runtime.fielddata.authored import AUTHORED_SCOPES, AuthoredFieldData, AuthoredFieldReadOnly
 from lc_runtime.fielddata.learner import LearnerFieldData, LearnerStateStore
 from lc_runtime.fielddata.routing import RuntimeFieldData
-from lc_runtime.fielddata.unit_of_work import unit_of_work
+from lc_runtime.fielddata.unit_of_work import current_unit, unit_of_work
 from lc_runtime.keys import InvalidKey, to_usage_key, usage_key_for
 from lc_runtime.olx.parsing import parse_olx
 from lc_runtime.olx.serialize import serialize_block
@@ -57,6 +61,8 @@ from lc_runtime.runtime.services import (
 )
 
 __all__ = ["LearningCoreRuntime", "RuntimeOwnedChildren"]
+
+log = logging.getLogger(__name__)
 
 _PARSED_CACHE_SIZE = 20_000
 # (component version uuid, block class) -> authored field values parsed from that version's OLX.
@@ -183,15 +189,9 @@ class LearningCoreRuntime(Runtime):
         self.root_usage_key = usage_key_for(course_key, *tree.root)
         self.id_manager = CourseIdManager(course_key)
         self.authored = AuthoredFieldData(writable=(mode == "draft"), inherited=self._inherited_value)
-        # Authors trying blocks in Studio keep their state — in every learner scope, the ones shared
-        # across courses or learners included — apart from what learners (and they, as learners) do.
-        draft = mode == "draft"
-        self.learner = LearnerFieldData(
-            learner_store,
-            self.learner_id,
-            f"{course_key}@draft" if draft else str(course_key),
-            cross_course_context="@draft" if draft else "",
-        )
+        # ``learner_store`` is the learners' store, or for a draft runtime the authors' preview store
+        # (lc_runtime.api.get_runtime chooses): the keys are the same, the stores apart.
+        self.learner = LearnerFieldData(learner_store, self.learner_id, str(course_key))
         self.field_data = RuntimeFieldData(self.authored, self.learner, self._structure_value)
         services = {
             "field-data": self.field_data,
@@ -213,6 +213,7 @@ class LearningCoreRuntime(Runtime):
         )
         self.mixologist = _RuntimeMixologist((InheritableFieldsMixin,))
         self._blocks: dict[Any, XBlock] = {}
+        self._broken: set[Any] = set()  # blocks whose OLX their class could not load
         # What the core blocks read off a runtime.
         self.resources_fs = _ResourcesFS()
         self.export_fs = None
@@ -296,7 +297,16 @@ class LearningCoreRuntime(Runtime):
             return block
         block_class = self.mixologist.mix(self.load_block_type(record.block_type))
         if not self.authored.is_loaded(key):
-            self.authored.seed(key, self._authored_values(record, key, block_class))
+            try:
+                values = self._authored_values(record, key, block_class)
+            except Exception as exc:  # the block's own parser refused its OLX: show it as broken, keep it
+                log.warning("%s could not be loaded from its OLX", key, exc_info=True)
+                self._broken.add(key)
+                values = {"olx": record.olx or "", "error": f"{type(exc).__name__}: {exc}",
+                          "display_name": record.title or None}
+            self.authored.seed(key, values)
+        if key in self._broken:
+            block_class = self.mixologist.mix(ErrorPlaceholderBlock)
         scope_ids = ScopeIds(self.learner_id, record.block_type, key, key)
         block = self.construct_xblock_from_class(block_class, scope_ids, for_parent=for_parent)
         self._blocks[key] = block
@@ -402,12 +412,42 @@ class LearningCoreRuntime(Runtime):
 
     # ---- rendering, handlers, saving
     def render(self, block, view_name, context=None) -> Fragment:
-        with unit_of_work():
+        """Render a view, in the current unit of work or (outside one) in a unit of its own."""
+        with nullcontext() if current_unit() is not None else unit_of_work():
             self.preload_learner_state(block)
             return super().render(block, view_name, context)
 
+    def render_child(self, child, view_name=None, context=None) -> Fragment:
+        """
+        Render a child for its parent; a child that fails is shown as an error notice instead.
+
+        One broken block must not take its unit down: its buffered learner-state writes are
+        dropped, and the parent renders the rest. Database errors still propagate.
+        """
+        unit = current_unit()
+        checkpoint = unit.checkpoint() if unit is not None else None
+        try:
+            return super().render_child(child, view_name, context)
+        except DatabaseError:
+            raise
+        except Exception as exc:
+            if unit is not None:
+                unit.restore(checkpoint)
+            log.exception("%s failed to render %s", child.scope_ids.usage_id, view_name or self._view_name)
+            return self._error_fragment(child, view_name or self._view_name, exc)
+
+    def _error_fragment(self, block, view_name: str, error: Exception) -> Fragment:
+        detail = f'<pre class="lc-error-detail">{escape(f"{type(error).__name__}: {error}")}</pre>'
+        notice = Fragment(
+            f'<div class="lc-placeholder lc-error"><p><strong>This block cannot be shown here.</strong> '
+            f"It failed while rendering; the course team can see why.</p>"
+            f"{detail if self.user_is_staff else ''}</div>"
+        )
+        return self.wrap_xblock(block, view_name, notice, None)
+
     def handle(self, block, handler_name, request, suffix=""):
-        with unit_of_work():
+        """Run a handler, in the current unit of work or (outside one) in a unit of its own."""
+        with nullcontext() if current_unit() is not None else unit_of_work():
             self.preload_learner_state(block)
             return super().handle(block, handler_name, request, suffix)
 

@@ -52,3 +52,26 @@ class CustomChildrenBlock(XBlock):
         for child in self.get_children():
             fragment.add_content(self.runtime.render_child(child, "student_view").content)
         return fragment
+
+
+class FragileBlock(XBlock):
+    """
+    Breaks on request: ``<lc_test_fragile explode="yes"/>`` refuses to parse; ``fail_view="yes"``
+    writes learner state and then fails in its student view.
+    """
+
+    fail_view = String(scope=Scope.settings, default="no")
+    visits = Integer(scope=Scope.user_state, default=0)
+
+    @classmethod
+    def parse_xml(cls, node, runtime, keys):
+        if node.get("explode") == "yes":
+            raise ValueError("this block refuses to parse")
+        return super().parse_xml(node, runtime, keys)
+
+    def student_view(self, context=None):
+        self.visits += 1
+        self.save()
+        if self.fail_view == "yes":
+            raise RuntimeError("the view failed after writing")
+        return Fragment(f"<p>fragile, visit {self.visits}</p>")
