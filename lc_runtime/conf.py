@@ -7,11 +7,14 @@ key                            meaning
 ``BLOCK_CLASSES``              ``{olx_tag: entry point name or "module:Class"}``, merged over
                                :data:`lc_runtime.blocks.registry.DEFAULT_BLOCK_CLASSES`
 ``LEARNER_STATE_STORE``        ``"module:Class"`` of the learner-state store (default: ours)
+``PREVIEW_STATE_STORE``        ``"module:Class"`` of the store of authors' preview state in draft
+                               runtimes (default: ephemeral, in Django's cache)
 ``UNSAFE_CODE_EXECUTION``      run capa problems' Python in-process, with no sandbox (unsafe)
 ``HANDLER_SECRET``             signs handler URLs (default: ``SECRET_KEY``)
 ``HANDLER_URL_PREFIX``         path where ``lc_runtime.web.urls`` is mounted (``/lc-runtime``)
 ``EVENT_HANDLERS``             ``["module:callable", ...]`` called with each event after commit
 ``ASIDE_TYPES``                aside types allowed to attach to blocks (default: none)
+``UNIT_OF_WORK_PATHS``         path prefixes the unit-of-work middleware wraps (default: every path)
 =============================  =============================================================
 """
 
@@ -25,11 +28,13 @@ from django.conf import settings
 DEFAULTS: dict[str, Any] = {
     "BLOCK_CLASSES": {},
     "LEARNER_STATE_STORE": "lc_runtime.fielddata.learner:DjangoLearnerStateStore",
+    "PREVIEW_STATE_STORE": "lc_runtime.fielddata.learner:CacheLearnerStateStore",
     "UNSAFE_CODE_EXECUTION": False,
     "HANDLER_SECRET": None,
     "HANDLER_URL_PREFIX": "/lc-runtime",
     "EVENT_HANDLERS": [],
     "ASIDE_TYPES": [],
+    "UNIT_OF_WORK_PATHS": None,
 }
 
 

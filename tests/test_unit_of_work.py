@@ -374,3 +374,28 @@ def test_middleware_reraises_for_the_test_client(uow_course, learner):
     with pytest.raises(ValueError, match="the view failed after writing"):
         client.get("/uow/raises/")
     assert LearnerState.objects.count() == 0
+
+
+@pytest.mark.usefixtures("transactional_db")
+@pytest.mark.urls(__name__)
+def test_middleware_leaves_paths_outside_its_prefixes_alone(uow_course, learner, events, settings):
+    """With UNIT_OF_WORK_PATHS set, other views run outside any transaction of ours (as outer_atomic needs)."""
+    settings.LC_RUNTIME = {**settings.LC_RUNTIME, "UNIT_OF_WORK_PATHS": ["/lc-runtime/"]}
+    seen = {}
+
+    def probe(request):
+        from django.db import connection
+
+        from lc_runtime.fielddata.unit_of_work import current_unit
+
+        seen["unit"], seen["atomic"] = current_unit(), connection.in_atomic_block
+        return HttpResponse("ok")
+
+    urlpatterns.append(path("uow/probe/", probe))
+    try:
+        client = Client()
+        client.force_login(learner)
+        assert client.get("/uow/probe/").status_code == 200
+    finally:
+        urlpatterns.pop()
+    assert seen == {"unit": None, "atomic": False}

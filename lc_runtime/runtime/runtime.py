@@ -19,6 +19,7 @@ from collections import OrderedDict
 from contextlib import nullcontext
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.utils.html import escape
 from fs.memoryfs import MemoryFS
@@ -497,7 +498,8 @@ class LearningCoreRuntime(Runtime):
         )
 
     def resource_url(self, resource: str) -> str:
-        return f"{get_setting('HANDLER_URL_PREFIX')}/static/{resource}"
+        """A runtime-owned static file: served by the host (edx-platform, or Django's static files) at STATIC_URL."""
+        return f"{settings.STATIC_URL}{resource}"
 
     def local_resource_url(self, block, uri: str) -> str:
         return f"{get_setting('HANDLER_URL_PREFIX')}/resource/{block.scope_ids.block_type}/{uri}"

@@ -18,5 +18,4 @@ urlpatterns = [
         name="handler-no-suffix",
     ),
     path("resource/<str:block_type>/<path:uri>", views.local_resource_view, name="local-resource"),
-    path("static/<path:path>", views.runtime_static_view, name="static"),
 ]

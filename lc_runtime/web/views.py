@@ -1,13 +1,12 @@
-"""Views: XBlock handlers (signed URLs), blocks' packaged resources, and the runtime's own static files."""
+"""Views: XBlock handlers (signed URLs) and blocks' packaged resources."""
 
 from __future__ import annotations
 
 import mimetypes
-from importlib import resources
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseForbidden
+from django.http import FileResponse, Http404, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from opaque_keys.edx.asides import AsideUsageKeyV2
 from xblock.core import XBlockAside
@@ -21,7 +20,7 @@ from lc_runtime.conf import get_setting
 from lc_runtime.keys import to_block_or_aside_key
 from lc_runtime.runtime.handler_urls import ACCESS_KINDS, ANONYMOUS, token_is_valid
 
-__all__ = ["handler_view", "local_resource_view", "runtime_static_view"]
+__all__ = ["handler_view", "local_resource_view"]
 
 
 def _url_user_id(user_part: str) -> int | None:
@@ -97,14 +96,3 @@ def local_resource_view(request, block_type: str, uri: str):
         raise Http404(f"No resource {uri!r} for {block_type}") from exc
     content_type = mimetypes.guess_type(uri)[0] or "application/octet-stream"
     return FileResponse(handle, content_type=content_type)
-
-
-def runtime_static_view(request, path: str):
-    """Serve one of the runtime's own static files (``lc_runtime/web/static``)."""
-    if ".." in path.split("/") or path.startswith("/"):
-        raise Http404("No such file")
-    resource = resources.files("lc_runtime.web").joinpath("static", *path.split("/"))
-    if not resource.is_file():
-        raise Http404("No such file")
-    content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
-    return HttpResponse(resource.read_bytes(), content_type=content_type)
