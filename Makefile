@@ -31,12 +31,13 @@ demo: install
 	    xmodule_handler problem_check --user ada --post input_orbit-question_2_1=choice_1 \
 	    | $(PY) -c 'import json, sys; r = json.load(sys.stdin); print("success:", r["success"], "| score:", r["current_score"], "/", r["total_possible"])'; \
 	  for learner in ada grace; do \
-	    echo; echo "=== The problem as $$learner sees it ==="; \
+	    echo; echo "=== What $$learner sees ==="; \
+	    echo "--- the problem 'Martian year', as text ---"; \
 	    $(VENV)/bin/lc-runtime render "block-v1:LcX+Demo+2026+type@problem+block@orbit-question" --user $$learner --text \
 	      | grep -E "Martian year|attempts|correct|unanswered" | head -4; \
-	  done; \
-	  echo; echo "=== The unit 'Something new' (with a block type no package provides) as grace sees it ==="; \
-	  $(VENV)/bin/lc-runtime render "block-v1:LcX+Demo+2026+type@vertical+block@something-new" --user grace
+	    echo "--- the unit 'Something new' (it holds a block type no package provides), as HTML ---"; \
+	    $(VENV)/bin/lc-runtime render "block-v1:LcX+Demo+2026+type@vertical+block@something-new" --user $$learner --pretty; \
+	  done
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -20,7 +20,7 @@ from opaque_keys.edx.keys import CourseKey
 
 from lc_runtime.content.tree import CourseNotFound, CourseNotPublished, load_course_tree
 from lc_runtime.content.writes import PublishSummary, package_for_run, publish_course
-from lc_runtime.fielddata.learner import get_learner_state_store
+from lc_runtime.fielddata.learner import get_learner_state_store, get_preview_state_store
 from lc_runtime.fielddata.unit_of_work import unit_of_work
 from lc_runtime.keys import InvalidKey, to_course_key
 from lc_runtime.olx.importer import ImportProblem, ImportResult, StrictImportError, import_course
@@ -81,8 +81,14 @@ def publish(course_key: str | CourseKey, *, published_by: int | None = None) -> 
     """
     Publish every draft change of a course run, so learners see it.
 
-    >>> publish("course-v1:LcX+Demo+2026").entities_published
-    3
+    The summary counts the entities published; with nothing left to publish, nothing is written and
+    the summary is ``PublishSummary(publish_log_id=None, entities_published=0)``.
+
+    >>> result = import_olx("examples/demo-course", publish=False)    # a draft: learners see nothing yet
+    >>> publish(result.course_key).entities_published                 # all 14 blocks of the demo course
+    14
+    >>> publish(result.course_key).entities_published                 # nothing changed since
+    0
     """
     key = str(to_course_key(course_key))
     package_id = package_for_run(key)
@@ -97,9 +103,12 @@ def get_runtime(user, *, course_key: str | CourseKey, mode: Mode = "published") 
 
     ``user`` is a Django user, an ``AnonymousUser`` or None (a system task). Draft runtimes are for
     staff (or None) only: learners never see drafts. Loading the tree costs one query when cached.
+    Learner-scoped state goes to ``LC_RUNTIME["LEARNER_STATE_STORE"]``; in a draft runtime, the
+    author's preview state goes to ``LC_RUNTIME["PREVIEW_STATE_STORE"]`` instead (by default
+    ephemeral, in Django's cache), so it never reaches learners.
 
     >>> runtime = get_runtime(request.user, course_key="course-v1:LcX+Demo+2026")
-    >>> runtime.render(runtime.get_block(unit_key), "student_view").content
+    >>> html = runtime.render(runtime.get_block(unit_key), "student_view").content
     """
     if mode not in ("published", "draft"):
         raise ValueError(f"mode must be 'published' or 'draft', not {mode!r}")
@@ -107,4 +116,5 @@ def get_runtime(user, *, course_key: str | CourseKey, mode: Mode = "published") 
         raise PermissionDenied("Only staff may use a draft (authoring) runtime")
     key = to_course_key(course_key)
     tree = load_course_tree(str(key), mode=mode)
-    return LearningCoreRuntime(user, key, mode=mode, tree=tree, learner_store=get_learner_state_store())
+    store = get_preview_state_store() if mode == "draft" else get_learner_state_store()
+    return LearningCoreRuntime(user, key, mode=mode, tree=tree, learner_store=store)

@@ -4,12 +4,13 @@ The ``lc-runtime`` command.
     lc-runtime import PATH [--course-key KEY] [--strict] [--no-publish] [--json]
     lc-runtime publish KEY
     lc-runtime tree KEY [--user NAME] [--draft]
-    lc-runtime render USAGE_KEY --user NAME [--view student_view] [--draft] [--text]
+    lc-runtime render USAGE_KEY --user NAME [--view student_view] [--draft] [--text | --pretty]
     lc-runtime handle USAGE_KEY HANDLER [SUFFIX] --user NAME [--post NAME=VALUE ...]
 
 It runs with ``lc_runtime.standalone.settings`` unless ``DJANGO_SETTINGS_MODULE`` names others, and
 brings that database up to date first. ``--user NAME`` names a Django user, created (as a learner)
-if missing, so the demo can show different learners.
+if missing, so the demo can show different learners. ``--draft`` treats that user as staff for the one
+command, without saving it: the stored user stays as it was.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import warnings
 from dataclasses import asdict
 
 STANDALONE_SETTINGS = "lc_runtime.standalone.settings"
+DRAFT_STAFF = "the user counts as staff for this command only (the stored user is not changed)"
 
 
 def _setup_django() -> None:
@@ -44,9 +46,8 @@ def _user(name: str | None, *, staff: bool = False):
     from django.contrib.auth import get_user_model
 
     user, created = get_user_model().objects.get_or_create(username=name)
-    if staff and not user.is_staff:
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
+    if staff:
+        user.is_staff = True  # for this command only: never saved
     return user
 
 
@@ -119,14 +120,49 @@ def cmd_tree(args) -> int:
     return 0
 
 
+_BLOCK_TAGS = (
+    ("address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "fieldset", "figure", "footer")
+    + ("form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre")
+    + ("section", "table", "tr", "ul")
+)
+
+
 def _as_text(html: str) -> str:
     from lxml import html as lxml_html
 
     document = lxml_html.fromstring(f"<div>{html}</div>")
     for hidden in document.xpath("//script|//style"):
         hidden.drop_tree()
+    for block in document.iter(*_BLOCK_TAGS):  # a block element's text starts and ends a line
+        block.text = "\n" + (block.text or "")
+        block.tail = "\n" + (block.tail or "")
     lines = (re.sub(r"\s+", " ", line).strip() for line in document.text_content().splitlines())
     return "\n".join(line for line in lines if line)
+
+
+_KEEP_WHITESPACE = {"pre", "textarea", "script", "style"}
+
+
+def _indented(html: str) -> str:
+    """``html`` with nested elements on indented lines, for reading: text and inline markup stay as they are."""
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    def indent(element, depth: int) -> None:
+        children = list(element)
+        holds_text = (element.text or "").strip() or any((child.tail or "").strip() for child in children)
+        if not children or holds_text or element.tag in _KEEP_WHITESPACE:
+            return
+        element.text = "\n" + "  " * (depth + 1)
+        for child in children:
+            indent(child, depth + 1)
+            child.tail = "\n" + "  " * (depth + 1)
+        children[-1].tail = "\n" + "  " * depth
+
+    wrapper = lxml_html.fragment_fromstring(html, create_parent="div")
+    indent(wrapper, -1)
+    parts = [wrapper.text or ""] + [etree.tostring(child, method="html", encoding="unicode") for child in wrapper]
+    return "".join(parts).strip()
 
 
 def cmd_render(args) -> int:
@@ -138,7 +174,10 @@ def cmd_render(args) -> int:
     with api.unit_of_work():
         runtime = api.get_runtime(user, course_key=key.course_key, mode="draft" if args.draft else "published")
         fragment = runtime.render(runtime.get_block(key), args.view)
-    print(_as_text(fragment.content) if args.text else fragment.content)
+    if args.text:
+        print(_as_text(fragment.content))
+    else:
+        print(_indented(fragment.content) if args.pretty else fragment.content)
     return 0
 
 
@@ -178,15 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("tree", help="print a course run's tree")
     p.add_argument("course_key")
     p.add_argument("--user", help="show the tree as this user sees it")
-    p.add_argument("--draft", action="store_true", help="the draft (authoring) tree; the user becomes staff")
+    p.add_argument("--draft", action="store_true", help=f"the draft (authoring) tree; {DRAFT_STAFF}")
     p.set_defaults(func=cmd_tree)
 
     p = commands.add_parser("render", help="render a block's view as HTML for a user")
     p.add_argument("usage_key")
     p.add_argument("--user", required=True)
     p.add_argument("--view", default="student_view")
-    p.add_argument("--draft", action="store_true", help="render the draft; the user becomes staff")
+    p.add_argument("--draft", action="store_true", help=f"render the draft; {DRAFT_STAFF}")
     p.add_argument("--text", action="store_true", help="print the readable text instead of HTML")
+    p.add_argument("--pretty", action="store_true", help="print the HTML with nested elements on indented lines")
     p.set_defaults(func=cmd_render)
 
     p = commands.add_parser("handle", help="call a block's handler as a user (POST fields as NAME=VALUE)")
@@ -205,10 +245,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except Exception as exc:  # noqa: BLE001 - the CLI reports errors in one line, not a traceback
+        from xblock.exceptions import NoSuchUsage
+
         from lc_runtime import api
 
         known = (api.CourseNotFound, api.CourseNotPublished, api.InvalidKey, api.OlxError)
-        if isinstance(exc, known) or exc.__class__.__name__ == "NoSuchUsage":
+        if isinstance(exc, NoSuchUsage):
+            print(f"lc-runtime: no such block: {exc}", file=sys.stderr)
+            return 2
+        if isinstance(exc, known):
             print(f"lc-runtime: {exc}", file=sys.stderr)
             return 2
         raise

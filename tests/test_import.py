@@ -188,6 +188,33 @@ def test_hostile_archives_are_refused_and_write_nothing(tmp_path):
 
 
 @pytest.mark.django_db
+def test_an_archive_member_with_an_empty_name_is_refused(tmp_path):
+    def nameless_member(tar):
+        info = tarfile.TarInfo("")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+
+    zipped = tmp_path / "nameless.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.writestr("course/course.xml", '<course url_name="2026" org="LcX" course="Demo"/>')
+        zf.writestr("", "x")
+    before = _row_counts()
+    with pytest.raises(api.OlxError, match="empty name"):
+        api.import_olx(_tar_with(tmp_path, nameless_member))
+    with pytest.raises(api.OlxError, match="empty name"):
+        api.import_olx(zipped)
+    assert _row_counts() == before
+
+
+@pytest.mark.django_db
+def test_a_tar_made_from_inside_the_course_folder_imports(tmp_path):
+    archive = tmp_path / "export.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(DEMO_COURSE, arcname=".")  # members ".", "./course.xml", ... as `tar -C course -czf x .` makes
+    assert api.import_olx(archive).block_count == 14
+
+
+@pytest.mark.django_db
 def test_something_that_is_no_export_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(api.OlxError, match="no course.xml"):

@@ -30,8 +30,11 @@ OlxSource = str | Path | FS
 
 
 def _check_member_name(name: str, archive: str) -> None:
+    if not name:
+        raise OlxError("an archive member has an empty name", file=archive)
     path = PurePosixPath(name)
-    if path.is_absolute() or ".." in path.parts or name.startswith("\\") or ":" in path.parts[0]:
+    first = path.parts[0] if path.parts else ""  # "." and "./" have no parts: the archive's own top
+    if path.is_absolute() or ".." in path.parts or name.startswith("\\") or ":" in first:
         raise OlxError(f"archive member {name!r} escapes the archive", file=archive)
 
 
