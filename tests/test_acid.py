@@ -23,6 +23,7 @@ from lxml import html as lxml_html
 from xblock.fields import BlockScope, Scope, UserScope
 
 from lc_runtime import api
+from lc_runtime.content.models import LearnerState
 from tests.conftest import usage
 
 ACID_COURSE = Path(__file__).parent / "fixtures" / "acid-course"
@@ -273,6 +274,10 @@ def test_author_state_stays_out_of_content(acid_course, author, learner, client)
     run, _ = run_acid(client, author, "draft", "author_view", [UNIT])
     assert run.failures == [], "\n".join(run.failures)
     key = STANDALONE
+    # The preview's learner scopes live in the preview store, never in the learners' table.
+    assert not LearnerState.objects.exists(), "an author's preview state reached the learner-state table"
+    preview = api.get_runtime(author, course_key=ACID_KEY, mode="draft").get_block(key)
+    assert preview.user_state == {key: run.final_values[(key, "user_state")]}
 
     draft = api.get_runtime(author, course_key=ACID_KEY, mode="draft")
     olx = draft.tree.blocks[("acid", "acid-standalone")].olx
@@ -286,9 +291,11 @@ def test_author_state_stays_out_of_content(acid_course, author, learner, client)
     for scope in sorted(AUTHORED_SCOPE_NAMES):
         assert getattr(published, scope) == {key: run.final_values[(key, scope)]}, scope
     # Every learner scope — the ones shared by all learners or across courses included — keeps the
-    # author's preview apart from the published course.
+    # author's preview apart from the published course, for learners and for the author as a learner.
+    as_learner = api.get_runtime(author, course_key=ACID_KEY).get_block(key)
     for scope in sorted(learner_scopes):
         assert getattr(published, scope) == {}, f"{scope}: the author's value reached a learner"
+        assert getattr(as_learner, scope) == {}, f"{scope}: the author's preview reached their own learner state"
 
 
 def test_acid_aside_passes_every_check(acid_course, learner, client, settings):

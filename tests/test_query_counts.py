@@ -49,7 +49,7 @@ def counter_keys(size: int) -> list[str]:
     return [usage(COURSE_KEY, "lc_test_counter", f"counter-{i}") for i in range(0, size, 2)]
 
 
-def write_course(folder: Path, size: int) -> Path:
+def write_course(folder: Path, size: int, component=component) -> Path:
     """A course of one Section, one Subsection and one Unit of ``size`` components, as OLX."""
     (folder / "course").mkdir(parents=True)
     (folder / "course.xml").write_text('<course url_name="2026" org="LcX" course="Count"/>')
@@ -124,3 +124,24 @@ def test_handler_call_costs_a_fixed_number(course_size, learner, django_assert_n
         with django_assert_num_queries(HANDLER_CALL):
             runtime = api.get_runtime(learner, course_key=COURSE_KEY)
             assert click(runtime, key) == {"clicks": expected, "total": expected}
+
+
+def test_a_unit_of_thousands_of_learner_state_keys_costs_the_same(db, tmp_path, learner, django_assert_num_queries):
+    """760 counters: 1,520 learner-state keys (user_state and user_state_summary), read and written at once."""
+    size = 760
+
+    def counter(index: int) -> str:
+        return f'<lc_test_counter url_name="counter-{index}" display_name="Counter {index}"/>'
+
+    result = api.import_olx(write_course(tmp_path / "course", size, counter), strict=True)
+    assert result.blocks_by_type["lc_test_counter"] == size
+    render_unit(learner)  # the tree is cached
+    with django_assert_num_queries(WARM_UNIT_RENDER):
+        assert render_unit(learner).count(": 0 of 0</p>") == size
+
+    with api.unit_of_work():  # one flush of every key
+        runtime = api.get_runtime(learner, course_key=COURSE_KEY)
+        for index in range(size):
+            click(runtime, usage(COURSE_KEY, "lc_test_counter", f"counter-{index}"))
+    with django_assert_num_queries(WARM_UNIT_RENDER):
+        assert render_unit(learner).count(": 1 of 1</p>") == size
