@@ -17,6 +17,8 @@ DEMO_COURSE = EXAMPLES / "demo-course"
 DEMO_KEY = "course-v1:LcX+Demo+2026"
 LEAF_COURSE = ROOT / "tests" / "fixtures" / "leaf-course"
 LEAF_KEY = "course-v1:LcX+Leaf+2026"
+UOW_COURSE = ROOT / "tests" / "fixtures" / "uow-course"
+UOW_KEY = "course-v1:LcX+Uow+2026"
 SHARED = Path(os.environ.get("LC_RUNTIME_SHARED", ROOT.parent / "shared"))
 
 
@@ -58,6 +60,16 @@ def leaf_course(db):
     from lc_runtime import api
 
     return api.import_olx(LEAF_COURSE)
+
+
+@pytest.fixture
+def uow_course(db):
+    """A small course of the test plugins' blocks (counters, a faulty handler), imported and published."""
+    from lc_runtime import api
+
+    result = api.import_olx(UOW_COURSE, strict=True)
+    assert result.problems == []
+    return result
 
 
 @pytest.fixture

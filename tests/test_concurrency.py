@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -20,15 +19,13 @@ from webob import Request
 from lc_runtime import api
 from lc_runtime.content.models import LearnerState
 from lc_runtime.fielddata.learner import StateKey, get_learner_state_store
-from tests.conftest import usage
+from tests.conftest import UOW_COURSE, UOW_KEY, usage
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "mysql", reason="needs a database with row locks (MySQL/MariaDB)"),
     pytest.mark.django_db(transaction=True),
 ]
 
-UOW_COURSE = Path(__file__).parent / "fixtures" / "uow-course"
-UOW_KEY = "course-v1:LcX+Uow+2026"
 COUNTER_UNIT = usage(UOW_KEY, "vertical", "counter-unit")
 COUNTERS = [usage(UOW_KEY, "lc_test_counter", "counter-a"), usage(UOW_KEY, "lc_test_counter", "counter-b")]
 THREADS = 8

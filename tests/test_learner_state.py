@@ -10,7 +10,6 @@ learner-state table, and a unit of work that rolls back writes nothing there eit
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -27,10 +26,8 @@ from lc_runtime.fielddata.learner import (
     get_preview_state_store,
 )
 from lc_runtime.fielddata.unit_of_work import DELETED
-from tests.conftest import usage
+from tests.conftest import UOW_KEY, usage
 
-UOW_COURSE = Path(__file__).parent / "fixtures" / "uow-course"
-UOW_KEY = "course-v1:LcX+Uow+2026"
 COUNTER_A = usage(UOW_KEY, "lc_test_counter", "counter-a")
 COUNTER_B = usage(UOW_KEY, "lc_test_counter", "counter-b")
 OTHER_COURSE = "course-v1:LcX+Other+2026"
@@ -40,13 +37,6 @@ class OtherPreviewStore(CacheLearnerStateStore):
     """A configured preview store (see ``test_the_preview_store_is_a_setting``)."""
 
     key_prefix = "lc-runtime-tests:preview:"
-
-
-@pytest.fixture
-def uow_course(db):
-    result = api.import_olx(UOW_COURSE, strict=True)
-    assert result.problems == []
-    return result
 
 
 @pytest.fixture

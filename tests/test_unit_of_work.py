@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from django.db import connection, connections, transaction
@@ -22,10 +21,8 @@ from webob import Request
 from lc_runtime import api
 from lc_runtime.content.models import LearnerState
 from lc_runtime.fielddata.unit_of_work import current_unit
-from tests.conftest import usage
+from tests.conftest import UOW_KEY, usage
 
-UOW_COURSE = Path(__file__).parent / "fixtures" / "uow-course"
-UOW_KEY = "course-v1:LcX+Uow+2026"
 COUNTER_UNIT = usage(UOW_KEY, "vertical", "counter-unit")
 COUNTER_A = usage(UOW_KEY, "lc_test_counter", "counter-a")
 COUNTER_B = usage(UOW_KEY, "lc_test_counter", "counter-b")
@@ -62,13 +59,6 @@ urlpatterns = [
 
 
 # ---- fixtures and helpers
-@pytest.fixture
-def uow_course(db):
-    result = api.import_olx(UOW_COURSE, strict=True)
-    assert result.problems == []
-    return result
-
-
 @pytest.fixture
 def learner(make_user):
     return make_user("ada")
