@@ -189,7 +189,7 @@ class CourseWriter:
         container_cls = CONTAINER_CLASSES[olx_tag]
         code = container_code(olx_tag, COURSE_ROOT_BLOCK_ID if olx_tag == "course" else block_id)
         extra_attributes = extra_attributes or {}
-        entities_by_id = PublishableEntity.objects.in_bulk(list(children))
+        entities_by_id = {entity.id: entity for entity in PublishableEntity.objects.filter(id__in=list(children))}
         entities = [entities_by_id[child] for child in children]
         container = Container.objects.filter(learning_package_id=self.package_id, container_code=code).first()
         if container is None:
