@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Literal
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from opaque_keys.edx.keys import CourseKey
 
 from lc_runtime.content.tree import CourseNotFound, CourseNotPublished, load_course_tree
@@ -72,9 +73,31 @@ def import_olx(
     >>> result.course_key, result.blocks_by_type["problem"], result.problems
     ('course-v1:LcX+Demo+2026', 1, [])
     """
-    return import_course(
-        source, course_key=course_key, created_by=created_by, publish=publish, strict=strict, progress=progress
-    )
+    with transaction.atomic():
+        result = import_course(
+            source, course_key=course_key, created_by=created_by, publish=False, strict=strict, progress=progress
+        )
+        # Blocks whose own XBlock class cannot load their OLX are damage too: find them now, not at a learner.
+        checker = LearningCoreRuntime(
+            None,
+            to_course_key(result.course_key),
+            mode="draft",
+            tree=load_course_tree(result.course_key, mode="draft"),
+            learner_store=get_preview_state_store(),
+        )
+        already_reported = {problem.block for problem in result.problems}
+        for (block_type, block_id), error in checker.load_failures().items():
+            if f"{block_type}/{block_id}" in already_reported:
+                continue
+            file, line = result.block_locations.get((block_type, block_id), (None, None))
+            message = f"<{block_type}> could not be loaded by its XBlock class: {error}"
+            problem = ImportProblem(message, file, line, f"{block_type}/{block_id}")
+            if strict:
+                raise StrictImportError(str(problem), file=file, line=line, block=problem.block)
+            result.problems.append(problem)
+        if publish:
+            result.published = publish_course(package_for_run(result.course_key), published_by=created_by)
+    return result
 
 
 def publish(course_key: str | CourseKey, *, published_by: int | None = None) -> PublishSummary:

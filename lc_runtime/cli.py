@@ -21,7 +21,6 @@ import os
 import re
 import sys
 import warnings
-from dataclasses import asdict
 
 STANDALONE_SETTINGS = "lc_runtime.standalone.settings"
 DRAFT_STAFF = "the user counts as staff for this command only (the stored user is not changed)"
@@ -83,7 +82,7 @@ def cmd_import(args) -> int:
         return 2
     progress.done()
     if args.json:
-        print(json.dumps(asdict(result), default=str, indent=2))
+        print(json.dumps(result.as_dict(), indent=2))
         return 0
     counts = ", ".join(f"{n} {t}" for t, n in sorted(result.blocks_by_type.items()))
     print(f"Imported {result.course_key}: {result.block_count} blocks ({counts})")

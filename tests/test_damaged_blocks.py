@@ -25,13 +25,46 @@ def test_damaged_attributes_are_reported_with_file_line_and_block(broken_course)
     assert set(reported) == {
         ("sequential/bad-dates", "course/2026.xml", 3),
         ("problem/bad-attempts", "course/2026.xml", 6),
+        ("lc_test_fragile/refuses-to-parse", "course/2026.xml", 11),
     }
+    assert "could not be loaded by its XBlock class: ValueError: this block refuses to parse" in (
+        reported[("lc_test_fragile/refuses-to-parse", "course/2026.xml", 11)]
+    )
     assert "attribute due: 'not a date' is not a valid Date" in reported[("sequential/bad-dates", "course/2026.xml", 3)]
     assert "attribute max_attempts: 'lots'" in reported[("problem/bad-attempts", "course/2026.xml", 6)]
     # Everything is still imported, as written.
     assert broken_course.blocks_by_type == {
         "course": 1, "chapter": 1, "sequential": 1, "vertical": 1, "html": 2, "problem": 1, "lc_test_fragile": 3,
     }
+
+
+def test_a_strict_import_refuses_a_block_its_class_cannot_load(tmp_path, db):
+    source = tmp_path / "course"
+    shutil.copytree(BROKEN_COURSE, source)
+    unit = source / "course" / "2026.xml"
+    text = unit.read_text().replace(' due="not a date"', "").replace(' max_attempts="lots"', "")
+    unit.write_text(text)
+    with pytest.raises(api.StrictImportError, match="refuses-to-parse.*this block refuses to parse"):
+        api.import_olx(source, strict=True)
+    with pytest.raises(api.CourseNotFound):
+        api.get_runtime(None, course_key=BROKEN_KEY)
+
+
+def test_policy_values_are_checked_and_reported_against_the_policy_file(tmp_path, db):
+    source = tmp_path / "course"
+    shutil.copytree(BROKEN_COURSE, source)
+    (source / "policies" / "2026").mkdir(parents=True)
+    (source / "policies" / "2026" / "policy.json").write_text(
+        '{"chapter/damage": {"due": "garbage"}, "html/fine-after": {"max_attempts": "many"}}'
+    )
+    result = api.import_olx(source)
+    from_policy = {(p.block, p.file) for p in result.problems if p.message.startswith("policy ")}
+    assert from_policy == {
+        ("chapter/damage", "policies/2026/policy.json"),
+        ("html/fine-after", "policies/2026/policy.json"),
+    }
+    runtime = api.get_runtime(None, course_key=BROKEN_KEY)
+    assert runtime.get_block(usage(BROKEN_KEY, "chapter", "damage")).due is None
 
 
 def test_a_strict_import_of_damaged_content_writes_nothing(db):
@@ -79,3 +112,23 @@ def test_a_policy_that_is_not_an_object_is_refused_clearly(tmp_path, db):
     (source / "policies" / "2026" / "policy.json").write_text("[1, 2, 3]")
     with pytest.raises(api.OlxError, match="policies/2026/policy.json.*JSON object"):
         api.import_olx(source)
+
+
+def test_a_failed_childs_events_are_dropped_with_its_state(
+    broken_course, make_user, django_capture_on_commit_callbacks
+):
+    from lc_runtime.runtime.events import xblock_event
+
+    seen = []
+
+    def receiver(sender, event, **kwargs):
+        seen.append((event.event_type, event.usage_key.rsplit("@", 1)[-1]))
+
+    xblock_event.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            runtime = api.get_runtime(make_user("ada"), course_key=BROKEN_KEY)
+            runtime.render(runtime.get_block(UNIT), "student_view")
+    finally:
+        xblock_event.disconnect(receiver)
+    assert seen == [("lc_test.fragile_viewed", "renders-fine")]

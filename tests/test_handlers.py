@@ -328,3 +328,48 @@ def test_local_resources_refuse_everything_outside_public(db, client, path):
 def test_resource_urls_point_at_the_hosts_static_files(ada, settings):
     runtime = api.get_runtime(ada, course_key=LEAF_KEY)
     assert runtime.resource_url("js/xblock/runtime.v1.js") == f"{settings.STATIC_URL}js/xblock/runtime.v1.js"
+
+
+def test_a_thirdparty_url_opens_only_its_own_handler_call(ada):
+    runtime = api.get_runtime(ada, course_key=LEAF_KEY)
+    poll = runtime.get_block(POLL)
+    url = runtime.handler_url(poll, "student_view_user_state", suffix="a", thirdparty=True)
+    assert Client().get(url).status_code == 200
+    assert Client().get(with_part(url, HANDLER, "vote")).status_code == 403
+    assert Client().get(url.replace("/student_view_user_state/a", "/student_view_user_state/b")).status_code == 403
+    assert learner_state() == []
+
+
+def test_a_forged_anonymous_draft_url_is_refused(leaf_course, client):
+    """Even signed with the real secret, a draft URL for no user would act as the system: refused."""
+    forged = handler_urls.handler_url("draft", DONE, None, "toggle_button")
+    assert post_done(client, forged).status_code == 403
+    assert learner_state() == []
+
+
+@pytest.mark.usefixtures("transactional_db")
+def test_authors_preview_events_never_reach_event_handlers(leaf_course, make_user, settings, client):
+    from lc_runtime.runtime.events import xblock_event
+
+    signalled = []
+    settings.LC_RUNTIME = {**settings.LC_RUNTIME, "EVENT_HANDLERS": [f"{__name__}:record_event"]}
+    RECORDED.clear()
+    xblock_event.connect(lambda sender, event, **kw: signalled.append(event.mode), weak=False, dispatch_uid="t")
+    try:
+        sam = make_user("sam", is_staff=True)
+        client.force_login(sam)
+        studio = api.get_runtime(sam, course_key=LEAF_KEY, mode="draft")
+        assert post_done(client, studio.handler_url(studio.get_block(DONE), "toggle_button")).status_code == 200
+        learner_runtime = api.get_runtime(sam, course_key=LEAF_KEY)
+        assert post_done(client, learner_runtime.handler_url(learner_runtime.get_block(DONE), "toggle_button")).json()
+    finally:
+        xblock_event.disconnect(dispatch_uid="t")
+    assert set(signalled) == {"draft", "published"}
+    assert RECORDED and {event.mode for event in RECORDED} == {"published"}
+
+
+RECORDED: list = []
+
+
+def record_event(event) -> None:
+    RECORDED.append(event)

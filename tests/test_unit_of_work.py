@@ -389,3 +389,21 @@ def test_middleware_leaves_paths_outside_its_prefixes_alone(uow_course, learner,
     finally:
         urlpatterns.pop()
     assert seen == {"unit": None, "atomic": False}
+
+
+@pytest.mark.usefixtures("transactional_db")
+def test_a_handler_failure_caught_by_the_caller_still_dooms_the_unit(uow_course, learner, events):
+    """Like atomic(savepoint=False): a failed handler inside a unit rolls the whole unit back at its end."""
+    runtime = api.get_runtime(learner, course_key=UOW_KEY)
+    with api.unit_of_work(), pytest.raises(RuntimeError):  # the caller catches it inside the unit
+        runtime.handle(runtime.get_block(FAULTY), "write_then_fail", _json_request())
+    assert LearnerState.objects.count() == 0
+    assert events == []
+
+
+def test_the_middleware_refuses_a_string_of_paths(uow_course, learner, settings, client):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.LC_RUNTIME = {**settings.LC_RUNTIME, "UNIT_OF_WORK_PATHS": "/lc-runtime/"}
+    with pytest.raises(ImproperlyConfigured, match="list of path prefixes"):
+        client.get("/lc-runtime/nothing-here")

@@ -9,7 +9,7 @@ from web_fragments.fragment import Fragment
 from xblock.core import XBlock
 from xblock.fields import Scope, String
 
-__all__ = ["PlaceholderBlock"]
+__all__ = ["ErrorPlaceholderBlock", "PlaceholderBlock"]
 
 
 class PlaceholderBlock(XBlock):

@@ -14,6 +14,7 @@ writes are already in the (uncommitted) transaction.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
 from contextlib import ContextDecorator
@@ -58,16 +59,22 @@ class UnitOfWork:
         """Buffer learner-state changes for ``key``; they reach ``store`` when the unit commits."""
         self.learner_writes.setdefault(store, {}).setdefault(key, {}).update(changes)
 
-    def checkpoint(self) -> dict[Any, dict[Any, dict[str, Any]]]:
-        """A copy of the buffered learner-state writes, to :meth:`restore` if what follows fails."""
-        return {
-            store: {key: dict(changes) for key, changes in writes.items()}
-            for store, writes in self.learner_writes.items()
+    def checkpoint(self) -> tuple[dict[Any, dict[Any, dict[str, Any]]], int]:
+        """
+        What the unit holds now (buffered learner state, queued events), to :meth:`restore` if what
+        follows fails. Opaque to callers.
+        """
+        writes = {
+            store: {key: copy.deepcopy(changes) for key, changes in by_key.items()}
+            for store, by_key in self.learner_writes.items()
         }
+        return writes, len(self.events)
 
-    def restore(self, checkpoint: dict[Any, dict[Any, dict[str, Any]]]) -> None:
-        """Forget the learner-state writes buffered since ``checkpoint``."""
-        self.learner_writes = checkpoint
+    def restore(self, checkpoint: tuple[dict[Any, dict[Any, dict[str, Any]]], int]) -> None:
+        """Forget the learner-state writes buffered and the events queued since ``checkpoint``."""
+        writes, event_count = checkpoint
+        self.learner_writes = writes
+        del self.events[event_count:]
 
     def pending_learner_state(self, store: Any, key: Any) -> dict[str, Any] | None:
         """The changes buffered for ``key`` in ``store`` (values may be :data:`DELETED`), or None."""

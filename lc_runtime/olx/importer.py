@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from django.db import transaction
 from lxml import etree
@@ -68,10 +68,25 @@ class ImportResult:
     unchanged: int = 0
     problems: list[ImportProblem] = field(default_factory=list)
     published: PublishSummary | None = None
+    # (block type, block id) -> (file, line) where each block was read: to report problems found later.
+    block_locations: dict[tuple[str, str], tuple[str | None, int | None]] = field(default_factory=dict, repr=False)
 
     @property
     def block_count(self) -> int:
         return sum(self.blocks_by_type.values())
+
+    def as_dict(self) -> dict:
+        """The result as JSON-ready data (what ``lc-runtime import --json`` prints)."""
+        return {
+            "course_key": self.course_key,
+            "block_count": self.block_count,
+            "blocks_by_type": dict(self.blocks_by_type),
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "problems": [asdict(problem) for problem in self.problems],
+            "published": asdict(self.published) if self.published else None,
+        }
 
 
 class StrictImportError(OlxError):
@@ -79,7 +94,7 @@ class StrictImportError(OlxError):
 
 
 class _CourseImport:
-    def __init__(self, root_fs, writer: CourseWriter, course_key, policy: dict, progress) -> None:
+    def __init__(self, root_fs, writer: CourseWriter, course_key, policy: dict, progress, policy_file: str) -> None:
         self.fs = root_fs
         self.writer = writer
         self.course_key = course_key
@@ -89,6 +104,8 @@ class _CourseImport:
         self.blocks_by_type: Counter[str] = Counter()
         self._seen: set[tuple[str, str]] = set()
         self.course_fields: dict = {}
+        self.policy_file = policy_file
+        self.locations: dict[tuple[str, str], tuple[str | None, int | None]] = {}
 
     def problem(self, message: str, element: etree._Element | None = None, *, file: str | None = None,
                 block: str | None = None) -> None:
@@ -124,6 +141,7 @@ class _CourseImport:
                          file=file, block=ref)
             return None
         self._seen.add((tag, block_id))
+        self.locations[(tag, block_id)] = (definition_file, definition.sourceline)
         if tag in CONTAINER_CLASSES:
             if _CONTAINER_PARENT.get(tag) != parent_tag:
                 self.problem(f"<{tag}> cannot stand inside <{parent_tag}>", element, file=file, block=ref)
@@ -151,7 +169,10 @@ class _CourseImport:
         policy = self.policy.get(f"{tag}/{block_id}", {})
         fields, extra, errors = container_fields(tag, dict(definition.attrib), policy)
         for error in errors:
-            self.problem(error, definition, file=file, block=f"{tag}/{block_id}")
+            if error.startswith("policy "):
+                self.problem(error, None, file=self.policy_file, block=f"{tag}/{block_id}")
+            else:
+                self.problem(error, definition, file=file, block=f"{tag}/{block_id}")
         if tag == "course":
             fields.update(self.course_fields)
             fields.update(course_metadata)
@@ -169,11 +190,14 @@ class _CourseImport:
                     entity_id = self.import_block(child, "leaf", f"{tag}/{block_id}", file)
                     if entity_id is not None:
                         children.append(entity_id)
-        for name, value in self.policy.get(f"{tag}/{block_id}", {}).items():
-            definition.set(name, value if isinstance(value, str) else json.dumps(value))
         # The block is kept as written; learners see an error notice for it instead of its view.
         for error in leaf_attribute_errors(block_class, definition):
             self.problem(error, definition, file=file, block=f"{tag}/{block_id}")
+        policy = self.policy.get(f"{tag}/{block_id}", {})
+        for name, value in policy.items():
+            definition.set(name, value if isinstance(value, str) else json.dumps(value))
+        for error in leaf_attribute_errors(block_class, definition, only=policy):
+            self.problem(f"policy {error}", None, file=self.policy_file, block=f"{tag}/{block_id}")
         definition.attrib.pop("url_name", None)
         self.blocks_by_type[tag] += 1
         self.progress(tag)
@@ -217,17 +241,28 @@ def container_fields(tag: str, attributes: dict[str, str], policy: dict) -> tupl
             extra[name] = text
     for name, value in policy.items():
         if name in known:
+            try:
+                known[name].from_json(value)
+            except Exception as exc:  # noqa: BLE001 - any failure means the field cannot read it
+                errors.append(f"policy {name}: {value!r} is not a valid {type(known[name]).__name__} ({exc})")
+                extra[name] = value if isinstance(value, str) else json.dumps(value)
+                continue
             fields[name] = value
         else:
             extra[name] = value if isinstance(value, str) else json.dumps(value)
     return fields, extra, errors
 
 
-def leaf_attribute_errors(block_class, definition: etree._Element) -> list[str]:
-    """The attributes of a leaf element that its block's fields cannot read, each with the reason."""
+def leaf_attribute_errors(block_class, definition: etree._Element, only=None) -> list[str]:
+    """
+    The attributes of a leaf element (or only those named in ``only``) that its block's fields cannot
+    read, each with the reason.
+    """
     known = {**InheritableFieldsMixin.fields, **block_class.fields}
     errors = []
     for name, text in definition.attrib.items():
+        if only is not None and name not in only:
+            continue
         declared = known.get(name)
         if name in _NOT_FIELDS or declared is None or isinstance(declared, String):
             continue
@@ -294,7 +329,7 @@ def import_course(
                 str(key), course_definition.get("display_name") or course_policy.get("display_name") or str(key)
             )
             writer = CourseWriter(package_id, created_by=created_by)
-            importer = _CourseImport(root_fs, writer, key, policy, progress)
+            importer = _CourseImport(root_fs, writer, key, policy, progress, policy_file)
             importer.course_fields = {"org": pointer.get("org"), "course": pointer.get("course")}
             if grading_policy:
                 importer.course_fields["grading_policy"] = grading_policy
@@ -317,4 +352,5 @@ def import_course(
         unchanged=writer.counts.unchanged,
         problems=importer.problems,
         published=published,
+        block_locations=importer.locations,
     )

@@ -13,7 +13,12 @@ from lc_runtime.conf import get_setting, import_object
 __all__ = ["XBlockEvent", "deliver", "xblock_event"]
 
 xblock_event = Signal()
-"""Sent with ``event=XBlockEvent`` for every event a block publishes, once its unit of work has committed."""
+"""
+Sent with ``event=XBlockEvent`` for every event a block publishes, once its unit of work has committed.
+
+Events from authors' previews (``event.mode == "draft"``) are sent too; a receiver that records grades
+or analytics must ignore them. ``LC_RUNTIME["EVENT_HANDLERS"]`` only ever get learners' events.
+"""
 
 
 @dataclass(frozen=True)
@@ -26,11 +31,17 @@ class XBlockEvent:
     block_type: str
     course_key: str
     user_id: int | None
+    mode: str = "published"
     time: datetime = field(default_factory=lambda: datetime.now(tz=UTC))
 
 
 def deliver(event: XBlockEvent) -> None:
-    """Send the event to the signal's receivers and to every ``LC_RUNTIME["EVENT_HANDLERS"]`` callable."""
+    """
+    Send the event to the signal's receivers and, for learners' (published-mode) events, to every
+    ``LC_RUNTIME["EVENT_HANDLERS"]`` callable.
+    """
     xblock_event.send(sender=XBlockEvent, event=event)
+    if event.mode != "published":
+        return
     for path in get_setting("EVENT_HANDLERS"):
         import_object(path)(event)

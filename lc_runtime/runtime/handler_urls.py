@@ -12,7 +12,10 @@ URLs, and the view also requires that user to be staff.
 
 The token is an HMAC of (time window, mode, access, usage key, user id) under
 ``LC_RUNTIME["HANDLER_SECRET"]`` (``SECRET_KEY`` by default); it holds for the current and the previous
-two-day window. Changing any part of the URL but the handler name, suffix or query invalidates it.
+two-day window. A ``thirdparty`` token also signs the handler name and suffix, since whoever holds it
+acts as its user: it opens that one handler call, not every handler of the block. (A ``session`` URL
+leaves them free, because a page's scripts build handler URLs from one base, and the session is what
+authenticates.) Changing any signed part of the URL invalidates it.
 """
 
 from __future__ import annotations
@@ -40,21 +43,46 @@ def _secret() -> bytes:
 
 
 def handler_token(
-    mode: str, usage_key: str, user_id: int | None, *, access: Access = "session", window: int | None = None
+    mode: str,
+    usage_key: str,
+    user_id: int | None,
+    *,
+    access: Access = "session",
+    handler_name: str = "",
+    suffix: str = "",
+    window: int | None = None,
 ) -> str:
-    """The token for a (mode, access, block, user), in the current time window unless ``window`` is given."""
+    """
+    The token for a (mode, access, block, user) — and, for ``thirdparty`` access, handler and suffix —
+    in the current time window unless ``window`` is given.
+    """
     if window is None:
         window = int(time.time()) // WINDOW_SECONDS
     user = user_id if user_id is not None else ANONYMOUS
-    message = f"{window}|{mode}|{access}|{usage_key}|{user}".encode()
+    call = f"|{handler_name}|{suffix}" if access == "thirdparty" else ""
+    message = f"{window}|{mode}|{access}|{usage_key}|{user}{call}".encode()
     return hmac.new(_secret(), message, hashlib.sha256).hexdigest()[:32]
 
 
-def token_is_valid(token: str, mode: str, usage_key: str, user_id: int | None, *, access: Access) -> bool:
-    """True if ``token`` was made for exactly this mode, access, block and user, in this or the previous window."""
+def token_is_valid(
+    token: str,
+    mode: str,
+    usage_key: str,
+    user_id: int | None,
+    *,
+    access: Access,
+    handler_name: str = "",
+    suffix: str = "",
+) -> bool:
+    """True if ``token`` was made for exactly this call (see :func:`handler_token`), in this or the previous window."""
     now = int(time.time()) // WINDOW_SECONDS
     return any(
-        hmac.compare_digest(token, handler_token(mode, usage_key, user_id, access=access, window=window))
+        hmac.compare_digest(
+            token,
+            handler_token(
+                mode, usage_key, user_id, access=access, handler_name=handler_name, suffix=suffix, window=window
+            ),
+        )
         for window in (now, now - 1)
     )
 
@@ -71,7 +99,7 @@ def handler_url(
 ) -> str:
     """The signed URL that reaches ``handler_name`` of a block as a user."""
     user = str(user_id) if user_id is not None else ANONYMOUS
-    token = handler_token(mode, usage_key, user_id, access=access)
+    token = handler_token(mode, usage_key, user_id, access=access, handler_name=handler_name, suffix=suffix)
     path = (
         f"{get_setting('HANDLER_URL_PREFIX')}/handler/{mode}/{access}/{quote(usage_key, safe=':+@')}/{user}/"
         f"{token}/{quote(handler_name)}/{quote(suffix, safe='/')}"

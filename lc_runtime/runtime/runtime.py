@@ -77,6 +77,13 @@ def _owner_key(usage_key):
     return usage_key.usage_key if isinstance(usage_key, AsideUsageKeyV2) else usage_key
 
 
+class _ParseFailure:
+    """A version whose OLX its block class could not load, remembered like a successful parse."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
 class RuntimeOwnedChildren:
     """
     Put first in every block class's MRO: children and parent are the runtime's answer.
@@ -215,6 +222,7 @@ class LearningCoreRuntime(Runtime):
         self.mixologist = _RuntimeMixologist((InheritableFieldsMixin,))
         self._blocks: dict[Any, XBlock] = {}
         self._broken: set[Any] = set()  # blocks whose OLX their class could not load
+        self._rendering_for_parent = False
         # What the core blocks read off a runtime.
         self.resources_fs = _ResourcesFS()
         self.export_fs = None
@@ -300,8 +308,9 @@ class LearningCoreRuntime(Runtime):
         if not self.authored.is_loaded(key):
             try:
                 values = self._authored_values(record, key, block_class)
+            except DatabaseError:
+                raise
             except Exception as exc:  # the block's own parser refused its OLX: show it as broken, keep it
-                log.warning("%s could not be loaded from its OLX", key, exc_info=True)
                 self._broken.add(key)
                 values = {"olx": record.olx or "", "error": f"{type(exc).__name__}: {exc}",
                           "display_name": record.title or None}
@@ -312,6 +321,20 @@ class LearningCoreRuntime(Runtime):
         block = self.construct_xblock_from_class(block_class, scope_ids, for_parent=for_parent)
         self._blocks[key] = block
         return block
+
+    def load_failures(self) -> dict[BlockRef, str]:
+        """
+        Every block of the tree whose OLX its own class could not load, with the error.
+
+        Builds every block (each version's OLX is parsed once per process, so this also warms the
+        parse cache for the learners who follow).
+        """
+        for record in self.tree.blocks.values():
+            self.get_block(self.usage_key_of(record.ref))
+        return {
+            (key.block_type, key.block_id): self.authored.values_of(key).get("error", "")
+            for key in sorted(self._broken, key=str)
+        }
 
     def get_children(self, block, usage_id_filter=None) -> list[XBlock]:
         """The runtime's answer to ``block.get_children()``: the tree's children, in order."""
@@ -352,10 +375,19 @@ class LearningCoreRuntime(Runtime):
         cache_key = (record.version_uuid, block_class)
         cached = _parsed_authored_values.get(cache_key)
         if cached is None:
-            cached = self._parse_authored_values(record, key, block_class)
+            try:
+                cached = self._parse_authored_values(record, key, block_class)
+            except DatabaseError:
+                raise
+            except Exception as exc:
+                # Remember the failure too: a version's OLX fails the same way every time.
+                log.warning("%s could not be loaded from its OLX", key, exc_info=True)
+                cached = _ParseFailure(exc)
             _parsed_authored_values[cache_key] = cached
             if len(_parsed_authored_values) > _PARSED_CACHE_SIZE:
                 _parsed_authored_values.popitem(last=False)
+        if isinstance(cached, _ParseFailure):
+            raise cached.error
         return copy.deepcopy(cached)
 
     def _parse_authored_values(self, record: BlockRecord, key, block_class: type) -> dict[str, Any]:
@@ -413,8 +445,14 @@ class LearningCoreRuntime(Runtime):
 
     # ---- rendering, handlers, saving
     def render(self, block, view_name, context=None) -> Fragment:
-        """Render a view, in the current unit of work or (outside one) in a unit of its own."""
-        with nullcontext() if current_unit() is not None else unit_of_work():
+        """
+        Render a view inside a unit of work: the current one (joined) or, outside one, its own.
+
+        A child rendered for its parent (:meth:`render_child`) runs in its parent's unit without
+        joining it, so that its failure can be contained there.
+        """
+        for_parent, self._rendering_for_parent = self._rendering_for_parent, False
+        with nullcontext() if for_parent and current_unit() is not None else unit_of_work():
             self.preload_learner_state(block)
             return super().render(block, view_name, context)
 
@@ -422,11 +460,12 @@ class LearningCoreRuntime(Runtime):
         """
         Render a child for its parent; a child that fails is shown as an error notice instead.
 
-        One broken block must not take its unit down: its buffered learner-state writes are
-        dropped, and the parent renders the rest. Database errors still propagate.
+        One broken block must not take its unit down: the learner-state writes it buffered and the
+        events it queued are dropped, and the parent renders the rest. Database errors propagate.
         """
         unit = current_unit()
         checkpoint = unit.checkpoint() if unit is not None else None
+        self._rendering_for_parent = True
         try:
             return super().render_child(child, view_name, context)
         except DatabaseError:
@@ -436,6 +475,8 @@ class LearningCoreRuntime(Runtime):
                 unit.restore(checkpoint)
             log.exception("%s failed to render %s", child.scope_ids.usage_id, view_name or self._view_name)
             return self._error_fragment(child, view_name or self._view_name, exc)
+        finally:
+            self._rendering_for_parent = False
 
     def _error_fragment(self, block, view_name: str, error: Exception) -> Fragment:
         detail = f'<pre class="lc-error-detail">{escape(f"{type(error).__name__}: {error}")}</pre>'
@@ -447,8 +488,8 @@ class LearningCoreRuntime(Runtime):
         return self.wrap_xblock(block, view_name, notice, None)
 
     def handle(self, block, handler_name, request, suffix=""):
-        """Run a handler, in the current unit of work or (outside one) in a unit of its own."""
-        with nullcontext() if current_unit() is not None else unit_of_work():
+        """Run a handler inside a unit of work: the current one (joined: a failure dooms it) or its own."""
+        with unit_of_work():
             self.preload_learner_state(block)
             return super().handle(block, handler_name, request, suffix)
 
@@ -513,6 +554,7 @@ class LearningCoreRuntime(Runtime):
             block_type=block.scope_ids.block_type,
             course_key=str(self.course_key),
             user_id=self.learner_id,
+            mode=self.mode,
         )
         with unit_of_work() as unit:
             unit.on_commit(lambda: deliver(event))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
+
 from lc_runtime.conf import get_setting
 from lc_runtime.fielddata.unit_of_work import current_unit, unit_of_work
 
@@ -22,6 +24,8 @@ class UnitOfWorkMiddleware:
 
     def __call__(self, request):
         prefixes = get_setting("UNIT_OF_WORK_PATHS")
+        if isinstance(prefixes, str):
+            raise ImproperlyConfigured('LC_RUNTIME["UNIT_OF_WORK_PATHS"] must be a list of path prefixes, not a string')
         if prefixes is not None and not request.path.startswith(tuple(prefixes)):
             return self.get_response(request)
         with unit_of_work() as unit:

@@ -45,6 +45,8 @@ def _acting_user(request, mode: str, access: str, user_id: int | None):
         raise PermissionDenied("This handler URL belongs to another user")
     if access == "session" and logged_in_id != user_id:
         raise PermissionDenied("This handler URL works only in its user's session")
+    if mode == "draft" and user_id is None:
+        raise PermissionDenied("Draft content is for staff only")
     if user_id is None:
         return None
     user = logged_in if logged_in_id == user_id else get_user_model().objects.filter(id=user_id).first()
@@ -68,7 +70,7 @@ def handler_view(
         raise Http404(str(exc)) from exc
     block_key = key.usage_key if isinstance(key, AsideUsageKeyV2) else key
     user_id = _url_user_id(user)
-    if not token_is_valid(token, mode, str(key), user_id, access=access):
+    if not token_is_valid(token, mode, str(key), user_id, access=access, handler_name=handler, suffix=suffix):
         return HttpResponseForbidden("Invalid or expired handler URL")
     handler_user = _acting_user(request, mode, access, user_id)
     try:

@@ -72,6 +72,7 @@ class FragileBlock(XBlock):
     def student_view(self, context=None):
         self.visits += 1
         self.save()
+        self.runtime.publish(self, "lc_test.fragile_viewed", {"visits": self.visits})
         if self.fail_view == "yes":
             raise RuntimeError("the view failed after writing")
         return Fragment(f"<p>fragile, visit {self.visits}</p>")
