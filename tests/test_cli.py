@@ -55,7 +55,7 @@ def test_import_as_json(db, capsys):
     assert status == 0
     result = json.loads(out)
     assert result["course_key"] == DEMO_KEY
-    assert sum(result["blocks_by_type"].values()) == 14
+    assert result["block_count"] == sum(result["blocks_by_type"].values()) == 14
     assert result["blocks_by_type"]["problem"] == 1
     assert result["problems"] == []
     assert result["published"]["entities_published"] == 14
