@@ -127,3 +127,15 @@ def test_reimport_of_an_unchanged_course_creates_nothing(demo_course):
     assert again.created == 0 and again.updated == 0
     assert again.unchanged == demo_course.created
     assert again.published.entities_published == 0
+
+
+def test_the_tag_to_class_map_is_configurable(demo_course, make_user, settings):
+    """LC_RUNTIME["BLOCK_CLASSES"] maps an OLX tag to any installed XBlock (entry point or module:Class)."""
+    from lc_runtime.blocks.registry import load_block_class
+
+    settings.LC_RUNTIME = {**settings.LC_RUNTIME, "BLOCK_CLASSES": {"hologram": "lc_test_counter"}}
+    runtime = api.get_runtime(make_user("ada"), course_key=DEMO_KEY)
+    block = runtime.get_block(usage(DEMO_KEY, "hologram", "future-block"))
+    assert type(block).unmixed_class is load_block_class("hologram")
+    assert type(block).unmixed_class.__name__ == "CounterBlock"
+    assert "A block from the future: 0 of 0" in runtime.render(block, "student_view").content
