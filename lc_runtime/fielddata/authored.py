@@ -70,6 +70,10 @@ class AuthoredFieldData(FieldData):
         """A copy of a block's stored values."""
         return copy.deepcopy(self._values.get(usage_key, {}))
 
+    def value_of(self, usage_key, name: str) -> Any:
+        """A copy of one stored value of a block; KeyError if the block does not set it."""
+        return copy.deepcopy(self._values.get(usage_key, {})[name])
+
     def is_loaded(self, usage_key) -> bool:
         return usage_key in self._values
 

@@ -362,9 +362,10 @@ class LearningCoreRuntime(Runtime):
             parent_key = self.usage_key_of(record.ref)
             if not self.authored.is_loaded(parent_key):
                 self.get_block(parent_key)
-            values = self.authored.values_of(parent_key)
-            if name in values:
-                return values[name]
+            try:
+                return self.authored.value_of(parent_key, name)
+            except KeyError:
+                continue
         raise KeyError(name)
 
     def _authored_values(self, record: BlockRecord, key, block_class: type) -> dict[str, Any]:
