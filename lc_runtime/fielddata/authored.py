@@ -16,21 +16,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from xblock.field_data import FieldData
-from xblock.fields import BlockScope, Scope, UserScope
 
 from lc_runtime.blocks.inheritance import INHERITABLE_FIELD_NAMES
 from lc_runtime.fielddata.errors import FieldWriteRefused
 
-__all__ = ["AUTHORED_SCOPES", "AuthoredFieldData", "AuthoredFieldReadOnly"]
-
-# ``content`` and ``settings`` plus the unnamed scopes with the same keying, which XBlock lets blocks
-# declare (``Scope(UserScope.NONE, BlockScope.USAGE)`` is not equal to ``Scope.settings``).
-AUTHORED_SCOPES = (
-    Scope.content,
-    Scope.settings,
-    Scope(UserScope.NONE, BlockScope.DEFINITION),
-    Scope(UserScope.NONE, BlockScope.USAGE),
-)
+__all__ = ["AuthoredFieldData", "AuthoredFieldReadOnly"]
 
 
 class AuthoredFieldReadOnly(FieldWriteRefused):

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from xblock.field_data import FieldData
-from xblock.fields import BlockScope, Scope, UserScope
 
+from lc_runtime.blocks.scopes import is_authored, is_structure
 from lc_runtime.fielddata.errors import FieldWriteRefused
 
 __all__ = ["RuntimeFieldData", "RuntimeOwnedField"]
@@ -31,11 +31,9 @@ class RuntimeFieldData(FieldData):
 
     def _store(self, block, name: str) -> FieldData | None:
         scope = block.fields[name].scope
-        if scope in (Scope.children, Scope.parent):
+        if is_structure(scope):
             return None
-        if scope.user is UserScope.NONE and scope.block in (BlockScope.USAGE, BlockScope.DEFINITION):
-            return self.authored
-        return self.learner
+        return self.authored if is_authored(scope) else self.learner
 
     def get(self, block, name: str) -> Any:
         store = self._store(block, name)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fs.memoryfs import MemoryFS
 from lxml import etree
 from xblock.core import XML_NAMESPACES
-from xblock.fields import BlockScope, Scope, UserScope
+from xblock.fields import Scope
 
+from lc_runtime.blocks.scopes import is_learner
 from lc_runtime.olx.parsing import element_to_string, resolve_definition
 
 __all__ = ["serialize_block"]
@@ -61,11 +62,8 @@ def _drop_learner_fields(block, node) -> None:
     block, and in a draft runtime those hold the author's own state, which is not content.
     """
     for name, field in block.fields.items():
-        scope = field.scope
-        if scope in (Scope.children, Scope.parent):
-            continue  # never exported: the runtime stores the tree
-        if scope.user is UserScope.NONE and scope.block in (BlockScope.USAGE, BlockScope.DEFINITION):
-            continue  # content, settings and their unnamed equivalents: authored
+        if not is_learner(field.scope):
+            continue  # authored values are the content; the tree is never exported
         node.attrib.pop(name, None)
         for child in node.findall(f"{{{XML_NAMESPACES['option']}}}{name}"):
             node.remove(child)

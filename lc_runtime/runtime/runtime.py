@@ -27,16 +27,17 @@ from opaque_keys.edx.asides import AsideUsageKeyV2
 from web_fragments.fragment import Fragment
 from xblock.core import XBlock
 from xblock.exceptions import NoSuchServiceError, NoSuchUsage
-from xblock.fields import BlockScope, Scope, ScopeIds, UserScope
+from xblock.fields import ScopeIds
 from xblock.runtime import Mixologist, Runtime
 
 from lc_runtime.blocks.inheritance import InheritableFieldsMixin
 from lc_runtime.blocks.placeholder import ErrorPlaceholderBlock
 from lc_runtime.blocks.registry import load_block_class
+from lc_runtime.blocks.scopes import is_authored, is_learner
 from lc_runtime.conf import get_setting
 from lc_runtime.content.tree import BlockRecord, BlockRef, CourseTree
 from lc_runtime.content.writes import update_component, update_container
-from lc_runtime.fielddata.authored import AUTHORED_SCOPES, AuthoredFieldData, AuthoredFieldReadOnly
+from lc_runtime.fielddata.authored import AuthoredFieldData, AuthoredFieldReadOnly
 from lc_runtime.fielddata.learner import LearnerFieldData, LearnerStateStore
 from lc_runtime.fielddata.routing import RuntimeFieldData
 from lc_runtime.fielddata.unit_of_work import current_unit, unit_of_work
@@ -402,7 +403,7 @@ class LearningCoreRuntime(Runtime):
                 parse = _olx_parser(block_class)
                 parsed = parse(node, self, scope_ids)
                 authored = [
-                    name for name in parsed._get_fields_to_save() if parsed.fields[name].scope in AUTHORED_SCOPES
+                    name for name in parsed._get_fields_to_save() if is_authored(parsed.fields[name].scope)
                 ]
                 parsed.force_save_fields(authored)
         finally:
@@ -420,15 +421,7 @@ class LearningCoreRuntime(Runtime):
 
     # ---- learner state
     def _learner_scopes(self, block_class: type) -> set:
-        scopes = set()
-        for declared in block_class.fields.values():
-            scope = declared.scope
-            if scope in (Scope.children, Scope.parent):
-                continue
-            if scope.user is UserScope.NONE and scope.block in (BlockScope.USAGE, BlockScope.DEFINITION):
-                continue
-            scopes.add(scope)
-        return scopes
+        return {declared.scope for declared in block_class.fields.values() if is_learner(declared.scope)}
 
     def preload_learner_state(self, block) -> None:
         """Load the learner state of ``block``, everything below it and their asides, in one query."""
@@ -507,7 +500,7 @@ class LearningCoreRuntime(Runtime):
             if record.is_container:
                 fields = {
                     name: value for name, value in self.authored.values_of(key).items()
-                    if name in block.fields and block.fields[name].scope in AUTHORED_SCOPES
+                    if name in block.fields and is_authored(block.fields[name].scope)
                 }
                 update_container(self.tree.learning_package_id, record.block_type, record.block_id, title, fields)
             else:
