@@ -12,6 +12,7 @@ needs in one query (:meth:`LearnerFieldData.preload`); writes are buffered in th
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -314,7 +315,9 @@ class LearnerFieldData(FieldData):
         state = self._state(self.key_for(block, name))
         if name not in state:
             raise KeyError(name)
-        return state[name]
+        # A copy: blocks mutate what they read in place, and preferences/user_info keys are shared by
+        # several blocks, which must not see each other's unsaved changes.
+        return copy.deepcopy(state[name])
 
     def has(self, block, name: str) -> bool:
         return name in self._state(self.key_for(block, name))
