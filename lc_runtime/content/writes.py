@@ -149,17 +149,7 @@ class CourseWriter:
             )
             outcome = "created"
         else:
-            draft = component.versioning.draft
-            unchanged = (
-                draft is not None
-                and draft.title == title
-                and draft.media.filter(componentversionmedia__path=OLX_PATH, id=media.id).exists()
-                and list(
-                    BlockChild.objects.filter(parent_version_id=draft.pk).values_list("child_id", flat=True)
-                )
-                == list(children)
-            )
-            if unchanged:
+            if _component_unchanged(component.versioning.draft, title, media, children):
                 self.counts.count(block_type, "unchanged")
                 return component.id
             version = content_api.create_next_component_version(
@@ -170,9 +160,7 @@ class CourseWriter:
                 created_by=self.created_by,
             )
             outcome = "updated"
-        BlockChild.objects.bulk_create(
-            BlockChild(parent_version_id=version.pk, order_num=i, child_id=child) for i, child in enumerate(children)
-        )
+        _record_children(version.pk, children)
         self.counts.count(block_type, outcome)
         return component.id
 
@@ -187,7 +175,7 @@ class CourseWriter:
     ) -> int:
         """Store a container (course, chapter, sequential, vertical) with its settings; return its entity id."""
         container_cls = CONTAINER_CLASSES[olx_tag]
-        code = container_code(olx_tag, COURSE_ROOT_BLOCK_ID if olx_tag == "course" else block_id)
+        code = _container_code(olx_tag, block_id)
         extra_attributes = extra_attributes or {}
         entities_by_id = {entity.id: entity for entity in PublishableEntity.objects.filter(id__in=list(children))}
         entities = [entities_by_id[child] for child in children]
@@ -225,8 +213,40 @@ class CourseWriter:
         rows = draft.entity_list.entitylistrow_set.order_by("order_num").values_list("entity_id", flat=True)
         if list(rows) != list(children):
             return False
-        stored = ContainerSettings.objects.filter(container_version_id=draft.pk).first()
+        stored = _settings_of(draft)
         return stored is not None and stored.fields == fields and stored.extra_attributes == extra
+
+
+def _container_code(olx_tag: str, block_id: str) -> str:
+    # Every run's course root is the one container "course.course".
+    return container_code(olx_tag, COURSE_ROOT_BLOCK_ID if olx_tag == "course" else block_id)
+
+
+def _settings_of(version) -> ContainerSettings | None:
+    return ContainerSettings.objects.filter(container_version_id=version.pk).first() if version else None
+
+
+def _child_ids(version) -> list[int]:
+    """The children a component version lists (leaf XBlocks with children), in order."""
+    if version is None:
+        return []
+    return list(BlockChild.objects.filter(parent_version_id=version.pk).values_list("child_id", flat=True))
+
+
+def _record_children(version_pk: int, children: Sequence[int]) -> None:
+    BlockChild.objects.bulk_create(
+        BlockChild(parent_version_id=version_pk, order_num=i, child_id=child) for i, child in enumerate(children)
+    )
+
+
+def _component_unchanged(draft, title: str, media, children: Sequence[int]) -> bool:
+    """True if the draft already has this title, this OLX and these children."""
+    return (
+        draft is not None
+        and draft.title == title
+        and draft.media.filter(componentversionmedia__path=OLX_PATH, id=media.id).exists()
+        and _child_ids(draft) == list(children)
+    )
 
 
 def update_component(
@@ -238,19 +258,13 @@ def update_component(
     )
     draft = component.versioning.draft
     media = _olx_media(package_id, block_type, olx)
-    if draft is not None and draft.title == title and draft.media.filter(
-        componentversionmedia__path=OLX_PATH, id=media.id
-    ).exists():
+    children = _child_ids(draft)  # a block's own save never changes its children
+    if _component_unchanged(draft, title, media, children):
         return False
-    children = []
-    if draft is not None:
-        children = list(BlockChild.objects.filter(parent_version_id=draft.pk).values_list("child_id", flat=True))
     version = content_api.create_next_component_version(
         component.id, media_to_replace={OLX_PATH: media}, created=_now(), title=title, created_by=created_by
     )
-    BlockChild.objects.bulk_create(
-        BlockChild(parent_version_id=version.pk, order_num=i, child_id=child) for i, child in enumerate(children)
-    )
+    _record_children(version.pk, children)
     return True
 
 
@@ -258,10 +272,9 @@ def update_container(
     package_id: int, olx_tag: str, block_id: str, title: str, fields: dict, *, created_by: int | None = None
 ) -> bool:
     """Give an existing container new settings (same children) as its next draft, if they differ."""
-    code = container_code(olx_tag, COURSE_ROOT_BLOCK_ID if olx_tag == "course" else block_id)
-    container = content_api.get_container_by_code(package_id, code)
+    container = content_api.get_container_by_code(package_id, _container_code(olx_tag, block_id))
     draft = container.versioning.draft
-    stored = ContainerSettings.objects.filter(container_version_id=draft.pk).first() if draft else None
+    stored = _settings_of(draft)
     extra = stored.extra_attributes if stored else {}
     if draft is not None and draft.title == title and stored is not None and stored.fields == fields:
         return False
