@@ -167,12 +167,11 @@ class _CourseImport:
             if entity_id is not None:
                 children.append(entity_id)
         policy = self.policy.get(f"{tag}/{block_id}", {})
-        fields, extra, errors = container_fields(tag, dict(definition.attrib), policy)
-        for error in errors:
-            if error.startswith("policy "):
-                self.problem(error, None, file=self.policy_file, block=f"{tag}/{block_id}")
-            else:
-                self.problem(error, definition, file=file, block=f"{tag}/{block_id}")
+        fields, extra, attribute_errors, policy_errors = container_fields(tag, dict(definition.attrib), policy)
+        for error in attribute_errors:
+            self.problem(error, definition, file=file, block=f"{tag}/{block_id}")
+        for error in policy_errors:
+            self.problem(error, None, file=self.policy_file, block=f"{tag}/{block_id}")
         if tag == "course":
             fields.update(self.course_fields)
             fields.update(course_metadata)
@@ -216,18 +215,25 @@ def _field_value(declared, text: str):
     return declared.to_json(value)
 
 
-def container_fields(tag: str, attributes: dict[str, str], policy: dict) -> tuple[dict, dict, list[str]]:
+def _known_fields(block_class) -> dict:
+    """The fields a block of this class has in this runtime: its own and the inheritable settings."""
+    return {**InheritableFieldsMixin.fields, **block_class.fields}
+
+
+def container_fields(
+    tag: str, attributes: dict[str, str], policy: dict
+) -> tuple[dict, dict, list[str], list[str]]:
     """
     Split a container's OLX attributes and policy into XBlock field values (JSON) and unknown extras.
 
-    An attribute whose value its field cannot read is kept among the extras, as written, and named in
-    the returned list of errors.
+    A value its field cannot read is kept among the extras, as written, and named in the returned
+    errors: those of the attributes, then those of the policy.
     """
-    block_class = load_block_class(tag)
-    known = {**InheritableFieldsMixin.fields, **block_class.fields}
+    known = _known_fields(load_block_class(tag))
     fields: dict = {}
     extra: dict = {}
     errors: list[str] = []
+    policy_errors: list[str] = []
     for name, text in attributes.items():
         if name in _NOT_FIELDS:
             continue
@@ -244,13 +250,15 @@ def container_fields(tag: str, attributes: dict[str, str], policy: dict) -> tupl
             try:
                 known[name].from_json(value)
             except Exception as exc:  # noqa: BLE001 - any failure means the field cannot read it
-                errors.append(f"policy {name}: {value!r} is not a valid {type(known[name]).__name__} ({exc})")
+                policy_errors.append(
+                    f"policy {name}: {value!r} is not a valid {type(known[name]).__name__} ({exc})"
+                )
                 extra[name] = value if isinstance(value, str) else json.dumps(value)
                 continue
             fields[name] = value
         else:
             extra[name] = value if isinstance(value, str) else json.dumps(value)
-    return fields, extra, errors
+    return fields, extra, errors, policy_errors
 
 
 def leaf_attribute_errors(block_class, definition: etree._Element, only=None) -> list[str]:
@@ -258,7 +266,7 @@ def leaf_attribute_errors(block_class, definition: etree._Element, only=None) ->
     The attributes of a leaf element (or only those named in ``only``) that its block's fields cannot
     read, each with the reason.
     """
-    known = {**InheritableFieldsMixin.fields, **block_class.fields}
+    known = _known_fields(block_class)
     errors = []
     for name, text in definition.attrib.items():
         if only is not None and name not in only:
