@@ -15,6 +15,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["NAME"] = ":memory:"
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(os.environ["LC_RUNTIME_HOME"], "test.sqlite3")}
 else:
-    DATABASES["default"]["TEST"]["NAME"] = "test_lc_runtime"
+    # Parallel runs on one server each take their own database.
+    DATABASES["default"]["TEST"]["NAME"] = os.environ.get("LC_RUNTIME_TEST_DB_NAME", "test_lc_runtime")
 
 LC_RUNTIME = {"UNSAFE_CODE_EXECUTION": False}
