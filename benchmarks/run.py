@@ -3,7 +3,10 @@
 
 Measures, for each course available (the demo course always; the shared courses when ../shared is
 present): the import (seconds, queries, queries per block), loading the tree cold and warm, and
-rendering every unit for one learner (median and worst milliseconds and queries per unit).
+rendering every unit for one learner (median and worst milliseconds and queries per unit). Then
+re-imports: the same export again (seconds, queries, versions created: 0 expected) and with one
+block changed (1 version expected), and loads the tree of a second run pinned to a publish, cold
+and warm. The reference course is ../shared/olx/harvardx-studio-advanced.
 Prints a table; nothing is asserted here.
 """
 
@@ -11,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -55,7 +60,7 @@ def _measure(fn):
     return result, time.perf_counter() - start, counter.count
 
 
-def bench_course(label: str, path: Path, learner) -> None:
+def bench_course(label: str, path: Path, learner) -> str:
     from django.core.cache import cache
 
     from lc_runtime import api
@@ -87,6 +92,50 @@ def bench_course(label: str, path: Path, learner) -> None:
     if timings:
         print(f"  unit render   median {statistics.median(timings):6.1f} ms, worst {max(timings):6.1f} ms; "
               f"queries per unit (incl. runtime) min {min(counts)} max {max(counts)} over {len(units)} units")
+    return result.course_key
+
+
+def _versions() -> int:
+    from openedx_content.models_api import PublishableEntityVersion
+
+    return PublishableEntityVersion.objects.count()
+
+
+def _change_one_block(folder: Path) -> str:
+    """Change the display name of one leaf block in an export copy; return the file changed."""
+    for kind in ("problem", "html", "video"):
+        for path in sorted((folder / kind).glob("*.xml")) if (folder / kind).is_dir() else []:
+            text = path.read_text(encoding="utf-8")
+            changed = re.sub(r'display_name="([^"]*)"', r'display_name="\1 (revised)"', text, count=1)
+            if changed != text:
+                path.write_text(changed, encoding="utf-8")
+                return str(path.relative_to(folder))
+    raise RuntimeError(f"no leaf block with a display_name in {folder}")
+
+
+def bench_reimport(path: Path, course_key: str) -> None:
+    """Re-import unchanged and with one block changed; load a pinned run's tree cold and warm."""
+    from django.core.cache import cache
+
+    from lc_runtime import api
+
+    for label, prepare in (("re-import (same)", None), ("re-import (1 block)", _change_one_block)):
+        with tempfile.TemporaryDirectory(prefix="lc-runtime-bench-copy-") as folder:
+            copy = Path(folder) / "course"
+            shutil.copytree(path, copy)
+            note = f"; changed {prepare(copy)}" if prepare else ""
+            before = _versions()
+            result, seconds, queries = _measure(lambda copy=copy: api.import_olx(copy, course_key=course_key))
+            print(f"  {label:<20}{seconds:7.2f} s  {queries:6d} queries  {_versions() - before:3d} versions created"
+                  f"  (updated: {', '.join(result.updated_blocks) or 'none'}{note})")
+
+    pinned_key = f"{course_key}Pinned"
+    api.create_run(course_key, pinned_key, pin="current")
+    cache.clear()
+    _, seconds, queries = _measure(lambda: api.get_runtime(None, course_key=pinned_key))
+    print(f"  pinned tree (cold) {seconds * 1000:7.1f} ms {queries:6d} queries")
+    _, seconds, queries = _measure(lambda: api.get_runtime(None, course_key=pinned_key))
+    print(f"  pinned tree (warm) {seconds * 1000:7.1f} ms {queries:6d} queries")
 
 
 def main() -> int:
@@ -100,7 +149,8 @@ def main() -> int:
         if (shared / name / "course" / "course.xml").is_file():
             courses.append((name, shared / name / "course"))
     for label, path in courses:
-        bench_course(label, path, learner)
+        course_key = bench_course(label, path, learner)
+        bench_reimport(path, course_key)
     return 0
 
 

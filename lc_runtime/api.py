@@ -13,38 +13,99 @@ Every ``course_key`` argument takes a string or a ``CourseKey``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from opaque_keys.edx.keys import CourseKey
+from opaque_keys.edx.keys import CourseKey, UsageKey
+from xblock.exceptions import NoSuchUsage
 
+from lc_runtime.content.assets import (
+    AssetError,
+    AssetTooLarge,
+    AssetWriter,
+    InvalidAssetPath,
+    InvalidContentType,
+    StoredAsset,
+    publish_assets,
+)
+from lc_runtime.content.assets import find_asset as find_package_asset
+from lc_runtime.content.assets import list_assets as list_package_assets
+from lc_runtime.content.runs import (
+    CourseRunError,
+    CourseRunExists,
+    CourseRunInfo,
+    InvalidRunSettings,
+    PublishedSnapshot,
+    SnapshotNotFound,
+    create_run,
+    list_runs,
+    list_snapshots,
+    pin_run,
+    unpin_run,
+    update_run_settings,
+)
+from lc_runtime.content.selectors import variants_of_selector
 from lc_runtime.content.tree import CourseNotFound, CourseNotPublished, load_course_tree
 from lc_runtime.content.writes import PublishSummary, package_for_run, publish_course
 from lc_runtime.fielddata.learner import get_learner_state_store, get_preview_state_store
 from lc_runtime.fielddata.unit_of_work import unit_of_work
-from lc_runtime.keys import InvalidKey, to_course_key
-from lc_runtime.olx.importer import ImportProblem, ImportResult, StrictImportError, import_course
+from lc_runtime.keys import InvalidKey, to_course_key, to_usage_key, usage_key_for
+from lc_runtime.olx.exporter import ExportError, ExportResult, export_course
+from lc_runtime.olx.importer import ImportProblem, ImportResult, StrictImportError, import_course, import_drafts
 from lc_runtime.olx.parsing import OlxError
 from lc_runtime.olx.sources import OlxSource
 from lc_runtime.runtime.events import XBlockEvent, xblock_event
 from lc_runtime.runtime.runtime import LearningCoreRuntime
+from lc_runtime.runtime.static_urls import asset_url as static_asset_url
+from lc_runtime.selectors.block import selector_block_classes
 
 __all__ = [
+    "AssetError",
+    "AssetTooLarge",
     "CourseNotFound",
     "CourseNotPublished",
+    "CourseRunError",
+    "CourseRunExists",
+    "CourseRunInfo",
+    "ExportError",
+    "ExportResult",
     "ImportProblem",
     "ImportResult",
+    "InvalidAssetPath",
+    "InvalidContentType",
     "InvalidKey",
+    "InvalidRunSettings",
     "LearningCoreRuntime",
+    "NotASelector",
     "OlxError",
     "PublishSummary",
+    "PublishedSnapshot",
+    "SnapshotNotFound",
+    "StoredAsset",
+    "SelectorVariant",
     "StrictImportError",
+    "VariantLearners",
     "XBlockEvent",
+    "asset_url",
+    "create_run",
+    "delete_asset",
+    "find_asset",
+    "export_olx",
     "get_runtime",
+    "get_variant",
     "import_olx",
+    "list_assets",
+    "learners_by_variant",
+    "list_runs",
+    "list_snapshots",
+    "pin_run",
     "publish",
+    "save_asset",
     "unit_of_work",
+    "unpin_run",
+    "update_run_settings",
     "xblock_event",
 ]
 
@@ -66,8 +127,11 @@ def import_olx(
     ``source`` is the folder holding ``course.xml``, a parent folder holding ``course/`` (as Studio's
     export unpacks), a ``.tar.gz``, a ``.zip``, or an ``fs`` filesystem. ``course_key`` defaults to
     the run ``course.xml`` names. Importing again updates only what changed. The import is one
-    transaction: on error nothing is written. Blocks that cannot be read are reported in
-    ``result.problems``; with ``strict=True`` any problem refuses the import.
+    transaction: on error nothing is written. Blocks that cannot be read are kept as error
+    placeholders (they render a notice, and export writes them back as they were) and reported in
+    ``result.problems`` with file, line and block; with ``strict=True`` any problem refuses the import.
+    Warnings (unknown attributes, block types no installed XBlock reads) are in ``result.warnings``.
+    The export's ``drafts/`` are imported after the publish, as draft versions (``result.draft_units``).
 
     >>> result = import_olx("examples/demo-course")
     >>> result.course_key, result.blocks_by_type["problem"], result.problems
@@ -75,29 +139,63 @@ def import_olx(
     """
     with transaction.atomic():
         result = import_course(
-            source, course_key=course_key, created_by=created_by, publish=False, strict=strict, progress=progress
+            source, course_key=course_key, created_by=created_by, publish=False, strict=strict, progress=progress,
+            selectors=selector_block_classes(), drafts=False,
         )
-        # Blocks whose own XBlock class cannot load their OLX are damage too: find them now, not at a learner.
-        checker = LearningCoreRuntime(
-            None,
-            to_course_key(result.course_key),
-            mode="draft",
-            tree=load_course_tree(result.course_key, mode="draft"),
-            learner_store=get_preview_state_store(),
-        )
-        already_reported = {problem.block for problem in result.problems}
-        for (block_type, block_id), error in checker.load_failures().items():
-            if f"{block_type}/{block_id}" in already_reported:
-                continue
-            file, line = result.block_locations.get((block_type, block_id), (None, None))
-            message = f"<{block_type}> could not be loaded by its XBlock class: {error}"
-            problem = ImportProblem(message, file, line, f"{block_type}/{block_id}")
-            if strict:
-                raise StrictImportError(str(problem), file=file, line=line, block=problem.block)
-            result.problems.append(problem)
+        _report_blocks_that_cannot_load(result, strict)
         if publish:
             result.published = publish_course(package_for_run(result.course_key), published_by=created_by)
+        # The export's drafts/ are changes not yet published: written after the publish, they stay drafts.
+        drafted = import_drafts(source, course_key=result.course_key, created_by=created_by, strict=strict,
+                                progress=progress, selectors=selector_block_classes())
+        if drafted is not None:
+            result.add_drafts(drafted)
+            _report_blocks_that_cannot_load(result, strict)
     return result
+
+
+def _report_blocks_that_cannot_load(result: ImportResult, strict: bool) -> None:
+    """Report (or, under ``strict``, refuse) the blocks of the draft tree whose XBlock class cannot load their OLX."""
+    # Blocks whose own XBlock class cannot load their OLX are damage too: find them now, not at a learner.
+    checker = LearningCoreRuntime(
+        None,
+        to_course_key(result.course_key),
+        mode="draft",
+        tree=load_course_tree(result.course_key, mode="draft"),
+        learner_store=get_preview_state_store(),
+    )
+    already_reported = {problem.block for problem in result.problems}
+    for (block_type, block_id), error in checker.load_failures().items():
+        if f"{block_type}/{block_id}" in already_reported:
+            continue
+        file, line = result.block_locations.get((block_type, block_id), (None, None))
+        message = f"<{block_type}> could not be loaded by its XBlock class: {error}"
+        problem = ImportProblem(message, file, line, f"{block_type}/{block_id}")
+        if strict:
+            raise StrictImportError(str(problem), file=file, line=line, block=problem.block)
+        result.problems.append(problem)
+
+
+def export_olx(
+    course_key: str | CourseKey, dest, *, mode: Mode = "published", overwrite: bool = False
+) -> ExportResult:
+    """
+    Export a course run as OLX that edx-platform (and :func:`import_olx`) imports: to the folder
+    ``dest`` (``course.xml`` at its top), or to ``dest`` ending in ``.tar.gz`` (holding ``course/``).
+
+    ``mode="published"`` writes the published course, and its Units with unpublished changes under
+    ``drafts/``, as edx-platform exports; ``mode="draft"`` writes the draft course. The export is
+    written beside ``dest`` and moved into place when complete. ``dest`` must not exist yet (or be an
+    empty folder) unless ``overwrite`` replaces an earlier export. What OLX cannot represent (draft
+    changes outside Units, say) is listed in ``result.warnings``.
+
+    >>> import tempfile
+    >>> dest = f"{tempfile.mkdtemp()}/demo.tar.gz"
+    >>> result = export_olx(import_olx("examples/demo-course").course_key, dest)
+    >>> result.block_count, result.warnings, import_olx(dest, course_key="course-v1:LcX+Demo+Copy").problems
+    (14, [], [])
+    """
+    return export_course(course_key, dest, mode=mode, overwrite=overwrite)
 
 
 def publish(course_key: str | CourseKey, *, published_by: int | None = None) -> PublishSummary:
@@ -141,3 +239,174 @@ def get_runtime(user, *, course_key: str | CourseKey, mode: Mode = "published") 
     tree = load_course_tree(str(key), mode=mode)
     store = get_preview_state_store() if mode == "draft" else get_learner_state_store()
     return LearningCoreRuntime(user, key, mode=mode, tree=tree, learner_store=store)
+
+
+# ---- selectors and Variants
+
+
+class NotASelector(ValueError):
+    """The usage key names a block that is not a selector."""
+
+
+@dataclass(frozen=True)
+class SelectorVariant:
+    """What one learner sees of one selector (see :func:`get_variant`)."""
+
+    usage_key: str
+    selector_type: str
+    user_id: int | None
+    members: list[UsageKey]
+    group_id: int | None
+    generation: int
+
+
+@dataclass(frozen=True)
+class VariantLearners:
+    """One distinct Variant of a selector and the learners who have it (see :func:`learners_by_variant`)."""
+
+    members: list[UsageKey]
+    group_id: int | None
+    user_ids: list[int]
+
+
+def _selector_record(tree, course_key: CourseKey, usage_key: str | UsageKey):
+    key = to_usage_key(usage_key)
+    if key.course_key != course_key:
+        raise InvalidKey(f"{key} is not in {course_key}")
+    record = tree.blocks.get((key.block_type, key.block_id))
+    if record is None:
+        raise NoSuchUsage(str(key))
+    if record.pool_entity_id is None:
+        raise NotASelector(f"{key} is not a selector")
+    return key, record
+
+
+def get_variant(runtime: LearningCoreRuntime, usage_key: str | UsageKey) -> SelectorVariant:
+    """
+    The Variant of the selector ``usage_key`` for the runtime's learner, created if it has none yet.
+
+    Call it inside a unit of work (as a request is), so that a new Variant commits with the rest of
+    the request. In a draft runtime, or a system one (``user=None``), the answer is the whole pool.
+    """
+    key, record = _selector_record(runtime.tree, runtime.course_key, usage_key)
+    block = runtime.get_block(key)
+    members = [child.scope_ids.usage_id for child in block.get_children()]
+    stored = runtime.variants.variant_of(record) if runtime.chooses_variants else None
+    return SelectorVariant(
+        usage_key=str(key),
+        selector_type=block.selector.type_name,
+        user_id=runtime.learner_id,
+        members=members,
+        group_id=stored.group_id if stored else None,
+        generation=stored.generation if stored else 0,
+    )
+
+
+def learners_by_variant(course_key: str | CourseKey, usage_key: str | UsageKey) -> list[VariantLearners]:
+    """
+    Every distinct Variant learners have of one selector in a course run, with their learner ids.
+
+    For analytics and support: which learners saw which content. Reads the published tree (one
+    query when cached) and the selector's Variants (one query).
+    """
+    course = to_course_key(course_key)
+    key, record = _selector_record(load_course_tree(str(course), mode="published"), course, usage_key)
+    grouped: dict[tuple, VariantLearners] = {}
+    for stored in variants_of_selector(str(course), record.pool_entity_id):
+        refs = tuple((block_type, block_id) for _entity_id, block_type, block_id in stored.entities)
+        entry = grouped.get((refs, stored.group_id))
+        if entry is None:
+            members = [usage_key_for(course, block_type, block_id) for block_type, block_id in refs]
+            entry = grouped[(refs, stored.group_id)] = VariantLearners(members, stored.group_id, [])
+        entry.user_ids.append(stored.user_id)
+    return sorted(grouped.values(), key=lambda entry: (entry.group_id is None, entry.group_id, -len(entry.user_ids)))
+
+
+# ---- Static files: a contentstore-like API over Learning Core media (docs/decisions/0010-static-assets.md)
+
+
+def _asset_package(course_key: str | CourseKey) -> tuple[str, int]:
+    key = str(to_course_key(course_key))
+    package_id = package_for_run(key)
+    if package_id is None:
+        raise CourseNotFound(f"No course run {key}")
+    return key, package_id
+
+
+def save_asset(
+    course_key: str | CourseKey,
+    path: str,
+    data: bytes,
+    content_type: str | None = None,
+    *,
+    locked: bool = False,
+    publish: bool = False,
+    created_by: int | None = None,
+) -> StoredAsset:
+    """
+    Store ``data`` as the static file ``path`` of a course: what ``/static/<path>`` in its content means.
+
+    The file becomes part of the course's draft, versioned like its blocks: saving the same bytes
+    again writes nothing, changed bytes make one new version. Learners get it once the course is
+    published, or at once with ``publish=True`` (which publishes this file only). ``content_type``
+    defaults to a guess from the extension; ``locked`` files are served to logged-in users only.
+    Returns the stored file (its draft, or its published version with ``publish``). Raises
+    :class:`InvalidKey`, :class:`CourseNotFound`, :class:`InvalidAssetPath` (``../x``, ``/x``, ``a\\b``),
+    :class:`AssetTooLarge` or :class:`InvalidContentType`, writing nothing.
+
+    >>> asset = save_asset("course-v1:LcX+Demo+2026", "images/orbit.png", png_bytes, publish=True)
+    >>> asset.content_type, asset_url("course-v1:LcX+Demo+2026", asset.path)
+    ('image/png', '/lc-runtime/assets/course-v1:LcX+Demo+2026/images/orbit.png')
+    """
+    _key, package_id = _asset_package(course_key)
+    with transaction.atomic():
+        AssetWriter(package_id, created_by=created_by).save(path, data, content_type=content_type, locked=locked)
+        if publish:
+            publish_assets(package_id, [path], published_by=created_by)
+        return find_package_asset(package_id, path, mode="published" if publish else "draft")
+
+
+def find_asset(course_key: str | CourseKey, path: str, *, mode: Mode = "published") -> StoredAsset | None:
+    """
+    The static file of a course that ``path`` names (published, or its draft), or None: two queries.
+
+    ``path`` may be spelled as edx-platform names assets: ``Why_use_CSS.png`` finds ``Why use CSS.png``.
+    ``asset.read()`` gives the bytes, ``asset.open()`` a file to stream. Raises :class:`InvalidKey`,
+    :class:`CourseNotFound` or :class:`InvalidAssetPath`.
+    """
+    _key, package_id = _asset_package(course_key)
+    return find_package_asset(package_id, path, mode=mode)
+
+
+def delete_asset(
+    course_key: str | CourseKey, path: str, *, publish: bool = False, deleted_by: int | None = None
+) -> bool:
+    """
+    Remove the static file ``path`` from a course's draft; return False if the draft has no such file.
+
+    Learners keep the published file until the course is published, or at once with ``publish=True``.
+    Earlier versions stay in the history. Raises :class:`InvalidKey`, :class:`CourseNotFound` or
+    :class:`InvalidAssetPath`.
+    """
+    _key, package_id = _asset_package(course_key)
+    with transaction.atomic():
+        deleted = AssetWriter(package_id, created_by=deleted_by).delete(path)
+        if deleted and publish:
+            publish_assets(package_id, [path], published_by=deleted_by)
+    return deleted
+
+
+def list_assets(course_key: str | CourseKey, *, mode: Mode = "published") -> list[StoredAsset]:
+    """Every static file of a course (published, or as drafted), by path: two queries, bytes not read."""
+    _key, package_id = _asset_package(course_key)
+    return list_package_assets(package_id, mode=mode)
+
+
+def asset_url(course_key: str | CourseKey, path: str, *, mode: Mode = "published") -> str:
+    """
+    The URL ``lc_runtime.web`` serves a static file of a course at (drafts: staff only). No query.
+
+    >>> asset_url("course-v1:LcX+Demo+2026", "Why use CSS.png")
+    '/lc-runtime/assets/course-v1:LcX+Demo+2026/Why%20use%20CSS.png'
+    """
+    return static_asset_url(str(to_course_key(course_key)), path, mode)

@@ -2,10 +2,14 @@
 The ``lc-runtime`` command.
 
     lc-runtime import PATH [--course-key KEY] [--strict] [--no-publish] [--json]
+    lc-runtime export KEY DEST [--draft] [--overwrite] [--json]   (DEST: a folder or a path ending in .tar.gz)
     lc-runtime publish KEY
+    lc-runtime variants USAGE_KEY [--json]
     lc-runtime tree KEY [--user NAME] [--draft]
     lc-runtime render USAGE_KEY --user NAME [--view student_view] [--draft] [--text | --pretty]
     lc-runtime handle USAGE_KEY HANDLER [SUFFIX] --user NAME [--post NAME=VALUE ...]
+    lc-runtime runs list [KEY] | create FROM_KEY NEW_KEY | pin KEY [SNAPSHOT] | unpin KEY | set KEY
+                    | snapshots KEY   (each with --json; create and set take --start, --end, ...)
 
 It runs with ``lc_runtime.standalone.settings`` unless ``DJANGO_SETTINGS_MODULE`` names others, and
 brings that database up to date first. ``--user NAME`` names a Django user, created (as a learner)
@@ -20,6 +24,7 @@ import json
 import os
 import re
 import sys
+import time
 import warnings
 
 STANDALONE_SETTINGS = "lc_runtime.standalone.settings"
@@ -50,22 +55,69 @@ def _user(name: str | None, *, staff: bool = False):
     return user
 
 
+# Progress tags that count a file (the importer calls progress("static") per static file); any other
+# tag is the OLX tag of a block.
+FILE_PROGRESS_TAGS = frozenset({"static"})
+
+
 class _Progress:
-    """A one-line counter on a terminal; silent when stderr is not one (CI, pipes)."""
+    """
+    An import's progress on a terminal: one line, redrawn at most ten times a second, with a bar that
+    moves while work goes on and the blocks and files imported so far (the export's size is not known
+    before it is read, so there is no percentage). Silent when stderr is not a terminal (CI, pipes,
+    ``--json`` consumers), so logs and machine-read output stay clean.
+    """
 
-    def __init__(self, label: str) -> None:
+    WIDTH = 12
+    INTERVAL = 0.1
+
+    def __init__(self, label: str, *, stream=None) -> None:
         self.label = label
-        self.count = 0
-        self.enabled = sys.stderr.isatty() and not os.environ.get("CI")
+        self.stream = stream if stream is not None else sys.stderr
+        self.count = 0  # blocks
+        self.files = 0
+        self.enabled = self.stream.isatty() and not os.environ.get("CI")
+        self._frame = 0
+        self._drawn_at = 0.0
 
-    def __call__(self, block_type: str) -> None:
-        self.count += 1
-        if self.enabled and (self.count % 5 == 0):
-            print(f"\r{self.label}: {self.count} blocks ({block_type})", end="", file=sys.stderr, flush=True)
+    def __call__(self, tag: str) -> None:
+        if tag in FILE_PROGRESS_TAGS:
+            self.files += 1
+        else:
+            self.count += 1
+        now = time.monotonic()
+        if self.enabled and now - self._drawn_at >= self.INTERVAL:
+            self._drawn_at = now
+            self._frame += 1
+            self._draw(f"({tag})")
+
+    def _bar(self) -> str:
+        position = self._frame % (2 * self.WIDTH - 2)
+        position = position if position < self.WIDTH else 2 * self.WIDTH - 2 - position
+        return "[" + " " * position + "=" + " " * (self.WIDTH - 1 - position) + "]"
+
+    def _counts(self) -> str:
+        return f"{self.count} blocks, {self.files} files"
+
+    def _draw(self, note: str) -> None:
+        line = f"\r{self.label} {self._bar()} {self._counts()} {note}"
+        print(f"{line:<100}", end="", file=self.stream, flush=True)
 
     def done(self) -> None:
         if self.enabled:
-            print(f"\r{self.label}: {self.count} blocks.{' ' * 20}", file=sys.stderr)
+            print(f"\r{f'{self.label}: {self._counts()}.':<100}", file=self.stream)
+
+
+def _print_changed(label: str, refs: list[str], limit: int = 20) -> None:
+    if not refs:
+        return
+    shown = ", ".join(refs[:limit])
+    more = f" and {len(refs) - limit} more" if len(refs) > limit else ""
+    print(f"  {label}: {shown}{more}")
+
+
+class CommandFailed(Exception):
+    """A command could not do its work: the message says why, in one line (exit status 2)."""
 
 
 def cmd_import(args) -> int:
@@ -78,8 +130,7 @@ def cmd_import(args) -> int:
         )
     except api.OlxError as exc:
         progress.done()
-        print(f"lc-runtime: import refused, nothing was written: {exc}", file=sys.stderr)
-        return 2
+        raise CommandFailed(f"import refused, nothing was written: {exc}") from exc
     progress.done()
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
@@ -87,10 +138,41 @@ def cmd_import(args) -> int:
     counts = ", ".join(f"{n} {t}" for t, n in sorted(result.blocks_by_type.items()))
     print(f"Imported {result.course_key}: {result.block_count} blocks ({counts})")
     print(f"  versions: {result.created} created, {result.updated} updated, {result.unchanged} unchanged")
+    if result.static_files.files or result.static_files.deleted:
+        static = result.static_files
+        print(f"  static files: {static.files} ({static.created} new, {static.updated} changed, "
+              f"{static.unchanged} unchanged, {static.deleted} removed)")
+    if result.updated_blocks or (result.created_blocks and result.unchanged):  # what changed since last time
+        _print_changed("new", result.created_blocks)
+        _print_changed("changed", result.updated_blocks)
     if result.published and result.published.publish_log_id:
         print(f"  published {result.published.entities_published} entities")
     for problem in result.problems:
         print(f"  problem: {problem}")
+    if result.draft_units:
+        print(f"  drafts: {len(result.draft_units)} unpublished unit(s) imported as drafts")
+    if result.warnings:
+        print(f"  {len(result.warnings)} warning(s) (unknown attributes, unknown block types): --json lists them")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from lc_runtime import api
+
+    result = api.export_olx(
+        args.course_key, args.dest, mode="draft" if args.draft else "published", overwrite=args.overwrite
+    )
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return 0
+    counts = ", ".join(f"{n} {t}" for t, n in sorted(result.blocks_by_type.items()))
+    print(f"Exported {result.course_key} ({result.mode}) to {result.destination}:")
+    print(f"  {result.block_count} blocks ({counts})")
+    print(f"  {result.course_files} course files (about, info, tabs), {result.static_files} static files")
+    if result.draft_units:
+        print(f"  drafts: {len(result.draft_units)} unit(s) with unpublished changes")
+    for warning in result.warnings:
+        print(f"  warning: {warning}")
     return 0
 
 
@@ -197,17 +279,171 @@ def cmd_handle(args) -> int:
     return 0
 
 
+def add_import_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``import`` (shared with the ``lc_runtime_import`` management command)."""
+    parser.add_argument("path", help="the export: a folder, a parent folder holding course/, a .tar.gz or a .zip")
+    parser.add_argument("--course-key", help="course-v1 key to import as (default: the run course.xml names)")
+    parser.add_argument("--strict", action="store_true", help="refuse the whole import on any problem")
+    parser.add_argument("--no-publish", action="store_true", help="leave the imported content as a draft")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``export`` (for a management command to share)."""
+    parser.add_argument("course_key")
+    parser.add_argument("dest", help="a folder (missing or empty) or a path ending in .tar.gz")
+    parser.add_argument("--draft", action="store_true",
+                        help="export the draft course (default: the published one, unpublished units under drafts/)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier export at DEST")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+_RUN_SETTING_OPTIONS = ("start", "end", "enrollment_start", "enrollment_end")
+
+
+def _add_run_setting_options(parser: argparse.ArgumentParser) -> None:
+    for name in _RUN_SETTING_OPTIONS:
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="DATE",
+                            help=f"the run's own {name.replace('_', ' ')} (ISO 8601; 'none' removes it)")
+
+
+def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``runs`` (shared with the ``lc_runtime_runs`` management command)."""
+    actions = parser.add_subparsers(dest="runs_action", required=True, metavar="ACTION")
+
+    p = actions.add_parser("list", help="every run, or the runs sharing KEY's package")
+    p.add_argument("course_key", nargs="?", help="list only the runs that share this run's package")
+
+    p = actions.add_parser("create", help="a new run of the same package: no content is copied")
+    p.add_argument("from_key", help="an existing run")
+    p.add_argument("new_key", help="the new run's course-v1 key")
+    _add_run_setting_options(p)
+    p.add_argument("--pin", metavar="SNAPSHOT",
+                   help="pin the new run: 'current' (the latest publish) or a publish uuid (see 'snapshots')")
+
+    p = actions.add_parser("pin", help="show a run's learners one published snapshot, whatever is published later")
+    p.add_argument("course_key")
+    p.add_argument("snapshot", nargs="?", default="current", help="'current' (default) or a publish uuid")
+
+    p = actions.add_parser("unpin", help="let a run follow the latest publish again")
+    p.add_argument("course_key")
+
+    p = actions.add_parser("set", help="change a run's own dates")
+    p.add_argument("course_key")
+    _add_run_setting_options(p)
+
+    p = actions.add_parser("snapshots", help="the publishes of a run's package, newest first (what 'pin' takes)")
+    p.add_argument("course_key")
+
+    for p in actions.choices.values():
+        p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _run_settings(args) -> dict:
+    return {
+        name: None if value.lower() == "none" else value
+        for name in _RUN_SETTING_OPTIONS
+        if (value := getattr(args, name, None)) is not None
+    }
+
+
+def _describe_run(info) -> str:
+    pin = f"pinned to {info.pinned_snapshot}" if info.pinned_snapshot else "follows the latest publish"
+    settings = ", ".join(f"{name}={value}" for name, value in sorted(info.run_settings.items())) or "no own dates"
+    return f"{info.course_key}  (package {info.package_ref}; {pin}; {settings})"
+
+
+def cmd_runs(args) -> int:
+    from lc_runtime import api
+
+    action = args.runs_action
+    if action == "list":
+        runs = api.list_runs(sharing_with=args.course_key)
+        if args.json:
+            print(json.dumps([run.as_dict() for run in runs], indent=2))
+        else:
+            for run in runs:
+                print(_describe_run(run))
+        return 0
+    if action == "snapshots":
+        snapshots = api.list_snapshots(args.course_key)
+        if args.json:
+            print(json.dumps([snapshot.as_dict() for snapshot in snapshots], indent=2))
+        else:
+            for snapshot in snapshots:
+                message = f"  {snapshot.message}" if snapshot.message else ""
+                print(f"{snapshot.uuid}  {snapshot.published_at:%Y-%m-%d %H:%M:%S}  "
+                      f"{snapshot.entities_published} entities{message}")
+        return 0
+    if action == "create":
+        info = api.create_run(args.from_key, args.new_key, run_settings=_run_settings(args), pin=args.pin)
+        verb = "Created"
+    elif action == "pin":
+        info, verb = api.pin_run(args.course_key, args.snapshot), "Pinned"
+    elif action == "unpin":
+        info, verb = api.unpin_run(args.course_key), "Unpinned"
+    else:  # set
+        settings = _run_settings(args)
+        if not settings:
+            options = ", ".join(f"--{name.replace('_', '-')}" for name in _RUN_SETTING_OPTIONS)
+            raise CommandFailed(f"runs set: give at least one of {options}")
+        info, verb = api.update_run_settings(args.course_key, settings), "Updated"
+    if args.json:
+        print(json.dumps(info.as_dict(), indent=2))
+    else:
+        print(f"{verb} {_describe_run(info)}")
+    return 0
+
+
+def add_variants_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``variants``: which learners see what of one selector."""
+    parser.add_argument("usage_key", help="a selector's usage key (split_test, randomize, library_content, ...)")
+    parser.add_argument("--json", action="store_true", help="print JSON: every Variant with its learner ids")
+    parser.add_argument("--limit", type=int, default=10, help="learner ids to print per Variant (text only)")
+
+
+def cmd_variants(args) -> int:
+    from lc_runtime import api
+    from lc_runtime.keys import to_usage_key
+
+    key = to_usage_key(args.usage_key)
+    listing = api.learners_by_variant(key.course_key, key)
+    if args.json:
+        print(json.dumps([
+            {"members": [str(m) for m in entry.members], "group_id": entry.group_id, "user_ids": entry.user_ids}
+            for entry in listing
+        ], indent=2))
+        return 0
+    if not listing:
+        print(f"No learner has a Variant of {key} yet.")
+    for entry in listing:
+        group = f"group {entry.group_id}: " if entry.group_id is not None else ""
+        members = ", ".join(f"{m.block_type}/{m.block_id}" for m in entry.members) or "(nothing)"
+        shown = ", ".join(str(user_id) for user_id in entry.user_ids[: args.limit])
+        more = f", ... ({len(entry.user_ids) - args.limit} more)" if len(entry.user_ids) > args.limit else ""
+        print(f"{group}{members}  <- {len(entry.user_ids)} learner(s): {shown}{more}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lc-runtime", description="Courses in Learning Core, served as XBlocks.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("import", help="import an OLX course export (folder, .tar.gz or .zip) and publish it")
-    p.add_argument("path")
-    p.add_argument("--course-key", help="course-v1 key to import as (default: the run course.xml names)")
-    p.add_argument("--strict", action="store_true", help="refuse the whole import on any problem")
-    p.add_argument("--no-publish", action="store_true", help="leave the imported content as a draft")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_import_arguments(p)
     p.set_defaults(func=cmd_import)
+
+    p = commands.add_parser("export", help="export a course run as OLX (folder or .tar.gz) that edx-platform imports")
+    add_export_arguments(p)
+    p.set_defaults(func=cmd_export)
+
+    p = commands.add_parser("runs", help="list, create, pin and unpin the runs of a course")
+    add_runs_arguments(p)
+    p.set_defaults(func=cmd_runs)
+
+    p = commands.add_parser("variants", help="which learners see which content of one selector")
+    add_variants_arguments(p)
+    p.set_defaults(func=cmd_variants)
 
     p = commands.add_parser("publish", help="publish a course run's draft changes")
     p.add_argument("course_key")
@@ -238,24 +474,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def known_error_message(exc: Exception) -> str | None:
+    """The one-line message for an error a command reports without a traceback, or None for a bug."""
+    from xblock.exceptions import NoSuchUsage
+
+    from lc_runtime import api
+
+    known = (
+        api.CourseNotFound, api.CourseNotPublished, api.InvalidKey, api.OlxError, api.CourseRunError, api.NotASelector
+    )
+    if isinstance(exc, NoSuchUsage):
+        return f"no such block: {exc}"
+    if isinstance(exc, (CommandFailed, *known)):
+        return str(exc)
+    return None
+
+
+def run_parsed(args: argparse.Namespace) -> int:
+    """Run a parsed command (Django set up); known errors are printed in one line, exit status 2."""
+    try:
+        return args.func(args)
+    except Exception as exc:  # the CLI reports errors in one line, not a traceback
+        message = known_error_message(exc)
+        if message is None:
+            raise
+        print(f"lc-runtime: {message}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_django()
-    try:
-        return args.func(args)
-    except Exception as exc:  # noqa: BLE001 - the CLI reports errors in one line, not a traceback
-        from xblock.exceptions import NoSuchUsage
-
-        from lc_runtime import api
-
-        known = (api.CourseNotFound, api.CourseNotPublished, api.InvalidKey, api.OlxError)
-        if isinstance(exc, NoSuchUsage):
-            print(f"lc-runtime: no such block: {exc}", file=sys.stderr)
-            return 2
-        if isinstance(exc, known):
-            print(f"lc-runtime: {exc}", file=sys.stderr)
-            return 2
-        raise
+    return run_parsed(args)
 
 
 if __name__ == "__main__":

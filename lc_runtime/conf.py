@@ -15,6 +15,11 @@ key                            meaning
 ``EVENT_HANDLERS``             ``["module:callable", ...]`` called with each event after commit
 ``ASIDE_TYPES``                aside types allowed to attach to blocks (default: none)
 ``UNIT_OF_WORK_PATHS``         path prefixes the unit-of-work middleware wraps (default: every path)
+``JUMP_TO_ID_BASE_URL``        where ``/jump_to_id/<id>`` links in content go, ``{course_key}`` filled in
+                               and the id appended (default: lc-runtime's own jump view)
+``COURSE_BASE_URL``            where ``/course/<rest>`` links in content go (``/courses/{course_key}/``)
+``SELECTOR_SEED_SECRET``       per-deployment secret in every selector's random seed (default:
+                               derived from ``SECRET_KEY``); changing it changes new draws only
 =============================  =============================================================
 """
 
@@ -35,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     "EVENT_HANDLERS": [],
     "ASIDE_TYPES": [],
     "UNIT_OF_WORK_PATHS": None,
+    "JUMP_TO_ID_BASE_URL": None,
+    "COURSE_BASE_URL": "/courses/{course_key}/",
+    "SELECTOR_SEED_SECRET": None,
 }
 
 

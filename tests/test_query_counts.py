@@ -27,9 +27,9 @@ UNIT = usage(COURSE_KEY, "vertical", "unit")
 
 # A cold tree cache: 1 query for the run, its root and latest publish; 4 for the outline levels
 # (sections, subsections, units, components); 1 for container settings; 1 for the components' OLX;
-# 1 for the children of leaf blocks. Then the render: SAVEPOINT, the learner state of the unit and
-# all its descendants (1 query), RELEASE.
-COLD_UNIT_RENDER = 8 + 3
+# 1 for the pools of selectors among them; 1 for the children of leaf blocks. Then the render:
+# SAVEPOINT, the learner state of the unit and all its descendants (1 query), RELEASE.
+COLD_UNIT_RENDER = 9 + 3
 # A warm tree cache: 1 query (the run and its latest publish: is the cached tree still current?),
 # then the render as above.
 WARM_UNIT_RENDER = 1 + 3

@@ -8,11 +8,9 @@ done, so nothing leaks into other tests. The walk starts at the course root and 
 ``get_children``; every unit and every leaf renders its ``student_view`` in a published runtime for
 a learner, and what it rendered (or the error it raised) is kept for the tests to check.
 
-What these courses hold that lc-runtime does not run yet (split_test, library_content) and third-party
-types not installed here (azure_media_services, openassessment, edx_sga, ...) render as a placeholder
-notice. Their children stay inside the placeholder's OLX, so the import counts fewer blocks than the
-tree counts in ../shared/olx/README.md: HarvardX keeps 296 of its 909 blocks inside split tests, the
-test course keeps 28 of its 89 inside split tests and item banks.
+Selectors (split_test, library_content) show a learner its Variant; the walk also visits the rest of
+their pools, so every block renders. Third-party types not installed here (azure_media_services,
+openassessment, edx_sga, ...) render as a placeholder notice.
 
 Sandbox: Python in capa problems runs only with ``LC_RUNTIME["UNSAFE_CODE_EXECUTION"]`` (off in the
 test settings) or a configured codejail (none here). A problem with a Python ``<script>`` runs it when
@@ -75,22 +73,23 @@ EXPECTED: dict[str, Expected] = {
         },
     ),
     "harvardx-studio-advanced": Expected(
+        # All 909 blocks: 296 of them inside the 30 split tests' pools.
         blocks_by_type={
-            "course": 1, "chapter": 9, "sequential": 47, "vertical": 167, "html": 257, "problem": 73,
-            "video": 17, "poll": 5, "survey": 3, "discussion": 2, "word_cloud": 1,
+            "course": 1, "chapter": 9, "sequential": 47, "vertical": 286, "html": 315, "problem": 76,
+            "video": 17, "poll": 121, "survey": 3, "discussion": 2, "word_cloud": 1,
             "split_test": 30, "openassessment": 1,
         },
         import_problems=[],
         rendered_by_class={
-            ("vertical", "VerticalBlock"): 167,
-            ("html", "HtmlBlock"): 257,
-            ("problem", "ProblemBlock"): 73,
+            ("vertical", "VerticalBlock"): 286,
+            ("html", "HtmlBlock"): 315,
+            ("problem", "ProblemBlock"): 76,
             ("video", "VideoBlock"): 17,
-            ("poll", "PollBlock"): 5,
+            ("poll", "PollBlock"): 121,
             ("survey", "SurveyBlock"): 3,
             ("discussion", "DiscussionXBlock"): 2,
             ("word_cloud", "WordCloudBlock"): 1,
-            ("split_test", "PlaceholderBlock"): 30,
+            ("split_test", "SplitTestSelectorBlock"): 30,
             ("openassessment", "PlaceholderBlock"): 1,
         },
         needs_sandbox={
@@ -104,24 +103,26 @@ EXPECTED: dict[str, Expected] = {
         },
     ),
     "openedx-test-course": Expected(
+        # All 89 blocks: 28 of them inside split tests' and item banks' pools.
         blocks_by_type={
-            "course": 1, "chapter": 2, "sequential": 3, "vertical": 22, "html": 17,
+            "course": 1, "chapter": 2, "sequential": 3, "vertical": 28, "html": 17, "problem": 19, "video": 3,
             "annotatable": 1, "done": 1, "lti": 1, "poll": 1, "survey": 1,
             "split_test": 2, "library_content": 2, "library_sourced": 1, "lti_consumer": 1,
             "edx_sga": 1, "google-calendar": 1, "google-document": 1, "rate": 1, "scorm": 1,
         },
         import_problems=[],
-        # Its 19 problems and 3 videos all sit inside split tests and item banks.
         rendered_by_class={
-            ("vertical", "VerticalBlock"): 22,
+            ("vertical", "VerticalBlock"): 28,
             ("html", "HtmlBlock"): 17,
+            ("problem", "ProblemBlock"): 19,
+            ("video", "VideoBlock"): 3,
             ("annotatable", "AnnotatableBlock"): 1,
             ("done", "DoneXBlock"): 1,
             ("lti", "LTIBlock"): 1,
             ("poll", "PollBlock"): 1,
             ("survey", "SurveyBlock"): 1,
-            ("split_test", "PlaceholderBlock"): 2,
-            ("library_content", "PlaceholderBlock"): 2,
+            ("split_test", "SplitTestSelectorBlock"): 2,
+            ("library_content", "LibraryContentSelectorBlock"): 2,
             ("library_sourced", "PlaceholderBlock"): 1,
             ("lti_consumer", "PlaceholderBlock"): 1,
             ("edx_sga", "PlaceholderBlock"): 1,
@@ -175,6 +176,8 @@ def _walk(name: str) -> WalkedCourse:
     result = api.import_olx(shared_olx(name))
     learner = get_user_model().objects.create_user(username=f"learner-{name}", email=f"{name}@example.com")
     runtime = api.get_runtime(learner, course_key=result.course_key, mode="published")
+    # The learner reaches only its Variants' members; a system runtime (no user) reaches whole pools.
+    system = api.get_runtime(None, course_key=result.course_key, mode="published")
     walked = WalkedCourse(name, result)
 
     def visit(block) -> None:
@@ -193,11 +196,20 @@ def _walk(name: str) -> WalkedCourse:
         if entry.block_type not in OUTLINE_TYPES:
             entry.olx = runtime.tree.blocks[(entry.block_type, entry.block_id)].olx
             try:
-                entry.html = runtime.render(block, "student_view").content
+                entry.html = block.runtime.render(block, "student_view").content
             except Exception:  # kept, so that one test reports every failure at once
                 entry.error = traceback.format_exc()
             if entry.block_type == "problem" and entry.html and SANDBOX_OFF_MESSAGE in entry.html:
-                entry.author_html = runtime.render(block, "author_view").content
+                entry.author_html = block.runtime.render(block, "author_view").content
+        # A selector shows this learner its Variant; the walk visits its whole pool, so every block renders:
+        # the members this learner gets as the learner, the others through the system runtime.
+        record = runtime.tree.blocks[(entry.block_type, entry.block_id)]
+        if record.pool_entity_id is not None:
+            mine = {child.scope_ids.usage_id for child in children}
+            children = [
+                runtime.get_block(key) if key in mine else system.get_block(key)
+                for key in (runtime.usage_key_of(ref) for ref in record.children)
+            ]
         for child in children:
             visit(child)
 

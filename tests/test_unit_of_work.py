@@ -12,7 +12,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.http import HttpResponse, HttpResponseServerError
 from django.test import Client
 from django.urls import include, path
@@ -297,7 +297,28 @@ def test_decorator_form(uow_course, learner, events):
     assert len(events) == 6
 
 
+@pytest.fixture
+def overlapping_sqlite_transactions():
+    """
+    Let two threads' transactions overlap on SQLite, for tests of per-thread state that need them to.
+
+    Our settings open SQLite transactions with BEGIN IMMEDIATE, so that concurrent writers queue
+    instead of failing; two units of work then cannot be open at once, by design. Threads connect
+    with the settings in force when they connect, so a deferred mode here applies to this test only.
+    """
+    options = connections.settings[DEFAULT_DB_ALIAS].setdefault("OPTIONS", {})
+    saved = options.get("transaction_mode")
+    if connection.vendor == "sqlite":
+        options["transaction_mode"] = "DEFERRED"
+    yield
+    if saved is None:
+        options.pop("transaction_mode", None)
+    else:
+        options["transaction_mode"] = saved
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("overlapping_sqlite_transactions")
 def test_one_decorated_function_serves_several_threads_at_once():
     """A decorated function is shared by every thread of a server; its units must not mix."""
     first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()

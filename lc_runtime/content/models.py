@@ -20,16 +20,22 @@ from openedx_content.models_api import (
     LearningPackage,
     PublishableEntity,
     PublishableEntityVersion,
+    PublishLog,
 )
 from openedx_django_lib.fields import case_sensitive_char_field
 
 __all__ = [
+    "AssetSettings",
     "BlockChild",
     "ContainerSettings",
     "CourseRoot",
     "CourseRootVersion",
     "CourseRun",
     "LearnerState",
+    "PartitionGroup",
+    "Selector",
+    "SelectorVersion",
+    "Variant",
 ]
 
 
@@ -73,6 +79,11 @@ class CourseRun(models.Model):
     One run of a course (``course-v1:Org+Course+Run``): a view of one LearningPackage.
 
     Several runs may share a package; usage keys are the run's own, the content is the package's.
+    What belongs to the run alone is here: ``run_settings`` (course-level values such as ``start``
+    and ``end`` that override the course root's for this run) and an optional pin. A run without a
+    pin shows learners the package's latest publish; a pinned run shows the published state as of
+    ``pinned_publish_log`` (a PublishLog of its own package), whatever is published later. A pin is a
+    pointer, not a copy: the versions it names are immutable rows already in the package.
     """
 
     # Keys are case-sensitive (opaque keys are), whatever the database's default collation.
@@ -81,6 +92,11 @@ class CourseRun(models.Model):
     root = models.ForeignKey(PublishableEntity, on_delete=models.PROTECT, related_name="+")
     run_settings = models.JSONField(default=dict, blank=True)
     created = models.DateTimeField(auto_now_add=True)
+    # RESTRICT, not PROTECT: a pinned publish cannot be deleted on its own, but deleting the whole
+    # package (which cascades to its runs and its publish logs) still works.
+    pinned_publish_log = models.ForeignKey(
+        PublishLog, on_delete=models.RESTRICT, null=True, blank=True, related_name="+"
+    )
 
     def __str__(self) -> str:
         return self.course_key
@@ -146,3 +162,123 @@ class LearnerState(models.Model):
             )
         ]
         indexes = [models.Index(fields=["user_id", "course_key"], name="lc_learnerstate_user_course")]
+
+
+@Container.register_subclass
+class Selector(Container):
+    """
+    The pool of a selector (``split_test``, ``randomize``, ``library_content``, ``itembank``, plugins).
+
+    Its entity list is the pool, in authored order. The selector's rules are not here: they are the
+    OLX of the proxy component that stands for the selector in its Unit, whose versions depend on
+    this container (see :mod:`lc_runtime.content.selectors`, the one place that writes both).
+    """
+
+    type_code = "lc_selector"
+    olx_tag_name = "lc_selector"
+
+    container = models.OneToOneField(Container, on_delete=models.CASCADE, parent_link=True, primary_key=True)
+
+    @property
+    def id(self) -> Container.ID:
+        return cast(Container.ID, self.publishable_entity_id)
+
+    @override
+    @classmethod
+    def validate_entity(cls, entity: PublishableEntity) -> None:
+        if hasattr(entity, "component"):
+            return
+        container = getattr(entity, "container", None)
+        if container is None or container.container_type.type_code != "unit":
+            raise ValidationError("A selector's pool holds Components and Units")
+
+
+class SelectorVersion(ContainerVersion):
+    """A version of a :class:`Selector`: one pool."""
+
+    container_version = models.OneToOneField(
+        ContainerVersion, on_delete=models.CASCADE, parent_link=True, primary_key=True
+    )
+
+
+class Variant(models.Model):
+    """
+    What one learner sees of one selector in one course run: an ordered list of pool entities.
+
+    Exactly one row per (selector, learner, run): concurrent first visits meet on the unique
+    constraint. ``selector_version`` and ``rules_version`` say which pool and which rules the list
+    was made from, so that a later pool or rule change re-evaluates it by the plugin's own rules;
+    ``generation`` counts resets, and with the rest it seeds every random choice, so any variant can
+    be recomputed and explained.
+    """
+
+    selector = models.ForeignKey(PublishableEntity, on_delete=models.CASCADE, related_name="+")
+    user_id = models.BigIntegerField()
+    course_key = case_sensitive_char_field(max_length=255)
+    selector_version = models.ForeignKey(
+        PublishableEntityVersion, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    rules_version = models.ForeignKey(
+        PublishableEntityVersion, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    entities = models.JSONField(default=list)
+    # The learner's partition group, for selectors that choose by group (split_test).
+    group_id = models.IntegerField(null=True, blank=True)
+    generation = models.PositiveIntegerField(default=0)
+    # Which request wrote the row: after a race, only the winner reports what it assigned.
+    writer_token = models.CharField(max_length=32, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["selector", "user_id", "course_key"], name="lc_variant_uniq")
+        ]
+        indexes = [models.Index(fields=["user_id", "course_key"], name="lc_variant_user_course")]
+
+    def __str__(self) -> str:
+        return f"variant of {self.selector_id} for {self.user_id} in {self.course_key}"
+
+
+class PartitionGroup(models.Model):
+    """
+    The group one learner is in, for one user partition of one course run.
+
+    Every split test on the partition reads the same row, so they agree. Stays put when groups are
+    added to the partition; a learner whose group is removed is assigned again on the next visit.
+    """
+
+    user_id = models.BigIntegerField()
+    course_key = case_sensitive_char_field(max_length=255)
+    partition_id = models.IntegerField()
+    group_id = models.IntegerField()
+    writer_token = models.CharField(max_length=32, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_id", "course_key", "partition_id"], name="lc_partitiongroup_uniq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in group {self.group_id} of partition {self.partition_id} ({self.course_key})"
+
+
+class AssetSettings(models.Model):
+    """
+    What a version of a course static file carries beyond its bytes: whether it is locked.
+
+    A course's static files are ``openedx.v1:upload`` components (ADR 0010). openedx-core leaves
+    per-asset settings to the platform (its draft ADR 0013), so they live here, one row per
+    component version and only for locked ones: no row means not locked. Immutable, like the version:
+    locking or unlocking a file makes its next version.
+    """
+
+    component_version = models.OneToOneField(
+        PublishableEntityVersion, on_delete=models.CASCADE, primary_key=True, related_name="lc_asset_settings"
+    )
+    # Served only to logged-in users (edx-platform's "locked" assets; enrollment is the host's to check).
+    locked = models.BooleanField(default=False)

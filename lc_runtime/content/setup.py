@@ -2,9 +2,10 @@
 
 from openedx_content import api as content_api
 
-from lc_runtime.content.models import CourseRoot, CourseRootVersion
+from lc_runtime.content.models import CourseRoot, CourseRootVersion, Selector, SelectorVersion
 
 
 def register_models() -> None:
-    """Tell openedx-core that :class:`CourseRoot` is a publishable container type."""
+    """Tell openedx-core about our container types: :class:`CourseRoot` and :class:`Selector`."""
     content_api.register_publishable_models(CourseRoot, CourseRootVersion)
+    content_api.register_publishable_models(Selector, SelectorVersion)

@@ -3,16 +3,17 @@ Loading the whole tree of a course run — outline, containers, components and t
 
 openedx-core's per-container functions cost about three queries per leaf. A course tree is loaded
 here level by level instead: one query for the run (with its root and snapshot marker), one per
-outline level, one for container settings, one for component OLX and one for leaf children, whatever
-the course's size. The result is an immutable :class:`CourseTree`, cached by the id of the snapshot
-it was read from (the package's last PublishLog, or last DraftChangeLog in draft mode), so a warm
-request reads one row.
+outline level, one for container settings, one for component OLX, one for selector pools and one for
+leaf children, whatever the course's size. The result is an immutable :class:`CourseTree`, cached
+by the id of the snapshot it was read from (the package's last PublishLog, or last DraftChangeLog in
+draft mode), so a warm request reads one row.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from django.core.cache import caches
@@ -23,10 +24,12 @@ from openedx_content.models_api import (
     DraftChangeLog,
     EntityListRow,
     PublishableEntityVersion,
+    PublishableEntityVersionDependency,
     PublishLog,
 )
 
 from lc_runtime.content.models import BlockChild, ContainerSettings, CourseRun
+from lc_runtime.content.pins import published_versions_as_of
 from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, block_id_from_code, parse_container_code
 
 __all__ = [
@@ -44,8 +47,9 @@ BlockRef = tuple[str, str]
 """(block type, block id): a block's name inside a course tree, whatever the run."""
 
 OLX_PATH = "block.xml"
+SELECTOR_TYPE_CODE = "lc_selector"
 TREE_CACHE_ALIAS = "default"
-TREE_CACHE_VERSION = 1
+TREE_CACHE_VERSION = 2
 TREE_CACHE_TIMEOUT = 60 * 60 * 24
 
 
@@ -74,6 +78,9 @@ class BlockRecord:
     extra_attributes: dict = field(default_factory=dict)
     children: list[BlockRef] = field(default_factory=list)
     parent: BlockRef | None = None
+    # For a selector's proxy component: its pool container and the pool's version; ``children`` is the pool.
+    pool_entity_id: int | None = None
+    pool_version_id: int | None = None
 
     @property
     def ref(self) -> BlockRef:
@@ -90,6 +97,14 @@ class CourseTree:
     snapshot: str
     root: BlockRef
     blocks: dict[BlockRef, BlockRecord]
+    refs_by_entity: dict[int, BlockRef] = field(default_factory=dict)
+    # The run's own course-level settings (start, end, ...), which override the course root's. Not part
+    # of the cached snapshot: load_course_tree sets them from the run row it reads anyway.
+    run_settings: dict = field(default_factory=dict)
+
+    def ref_of_entity(self, entity_id: int) -> BlockRef | None:
+        """The block an entity id stands for in this tree, or None."""
+        return self.refs_by_entity.get(entity_id)
 
     def descendants(self, ref: BlockRef) -> list[BlockRecord]:
         """The block and everything below it, depth first, in course order."""
@@ -111,7 +126,18 @@ def _branch(mode: Mode) -> str:
     return "published" if mode == "published" else "draft"
 
 
+# While the tree of a pinned run is built: the versions published as of its pin, {entity id: version}.
+# Every place the loader picks an entity's version asks _branch_version, so this is the one switch
+# from "published now" to "published then" (rows of pinned entity lists carry their own version).
+_pinned_versions: ContextVar[dict[int, PublishableEntityVersion] | None] = ContextVar(
+    "lc_runtime_pinned_versions", default=None
+)
+
+
 def _branch_version(entity, branch: str) -> PublishableEntityVersion | None:
+    pinned = _pinned_versions.get()
+    if pinned is not None:
+        return pinned.get(entity.id)
     try:
         return getattr(entity, branch).version
     except ObjectDoesNotExist:
@@ -122,34 +148,58 @@ def load_course_tree(course_key: str, *, mode: Mode) -> CourseTree:
     """
     Return the tree of ``course_key`` in ``mode`` (``published`` for learners, ``draft`` for authors).
 
-    Costs one query when the snapshot is cached and a fixed number (eight for a course whose leaves
-    have no children of their own) when it is not. Raises :class:`CourseNotFound` or
+    Costs one query when the snapshot is cached and a fixed number (nine for a course whose leaves
+    have no children of their own and whose selectors hold no Units; one more per level of nesting)
+    when it is not. A run pinned to a publish shows, in published mode, the state published as of
+    that PublishLog (one query more when not cached; cached by the pin).
+    The tree carries the run's ``run_settings``. Raises :class:`CourseNotFound` or
     :class:`CourseNotPublished`.
     """
     branch = _branch(mode)
     log_model = PublishLog if mode == "published" else DraftChangeLog
     latest_log = log_model.objects.filter(learning_package_id=OuterRef("learning_package_id")).order_by("-id")
     run = (
-        CourseRun.objects.select_related(f"root__{branch}__version__containerversion")
+        CourseRun.objects.select_related(f"root__{branch}__version__containerversion", "pinned_publish_log")
         .annotate(snapshot=Subquery(latest_log.values("uuid")[:1]))
         .filter(course_key=course_key)
         .first()
     )
     if run is None:
         raise CourseNotFound(f"No course run {course_key}")
-    root_version = _branch_version(run.root, branch)
-    if root_version is None:
-        if mode == "published":
-            raise CourseNotPublished(f"{course_key} has not been published")
-        raise CourseNotFound(f"{course_key} has no draft outline")
-    snapshot = f"{run.learning_package_id}:{run.snapshot}:{root_version.id}"
+    pin = run.pinned_publish_log if mode == "published" else None
+    if pin is not None:
+        # Published versions never change, so the pin alone names the snapshot.
+        snapshot = f"{run.learning_package_id}:pin:{pin.uuid}:{run.root_id}"
+    else:
+        root_version = _branch_version(run.root, branch)
+        if root_version is None:
+            if mode == "published":
+                raise CourseNotPublished(f"{course_key} has not been published")
+            raise CourseNotFound(f"{course_key} has no draft outline")
+        snapshot = f"{run.learning_package_id}:{run.snapshot}:{root_version.id}"
     cache = caches[TREE_CACHE_ALIAS]
     cache_key = f"lc_runtime.tree:{mode}:{course_key}:{snapshot}"
     tree = cache.get(cache_key, version=TREE_CACHE_VERSION)
     if tree is None:
-        tree = _build_tree(run, root_version, branch, mode, snapshot)
+        if pin is not None:
+            tree = _build_pinned_tree(run, pin, snapshot)
+        else:
+            tree = _build_tree(run, root_version, branch, mode, snapshot)
         cache.set(cache_key, tree, TREE_CACHE_TIMEOUT, version=TREE_CACHE_VERSION)
-    return tree
+    return replace(tree, run_settings=dict(run.run_settings or {}))
+
+
+def _build_pinned_tree(run: CourseRun, pin: PublishLog, snapshot: str) -> CourseTree:
+    """The published tree of ``run`` as of the PublishLog ``pin``: one query more than the latest one."""
+    versions = published_versions_as_of(run.learning_package_id, pin.id)
+    root_version = versions.get(run.root_id)
+    if root_version is None:
+        raise CourseNotPublished(f"{run.course_key} had not been published as of its pinned snapshot {pin.uuid}")
+    token = _pinned_versions.set(versions)
+    try:
+        return _build_tree(run, root_version, "published", "published", snapshot)
+    finally:
+        _pinned_versions.reset(token)
 
 
 def _record_for_entity(entity, version: PublishableEntityVersion) -> BlockRecord | None:
@@ -180,9 +230,36 @@ def _build_tree(run: CourseRun, root_version, branch: str, mode: Mode, snapshot:
                        root_version.version_num, root_version.title, True)
     blocks: dict[BlockRef, BlockRecord] = {root.ref: root}
     containers: dict[int, BlockRecord] = {root_version.id: root}
-    components: dict[int, BlockRecord] = {}
 
+    # Containers level by level; then their components' OLX, leaf children and selector pools; the
+    # pools hold Units and Components again, so walk on until nothing new is found.
     frontier: dict[int, list[BlockRecord]] = {root_version.containerversion.entity_list_id: [root]}
+    while frontier:
+        pending = _walk_containers(frontier, blocks, containers, branch)
+        frontier = defaultdict(list)
+        while pending:
+            _attach_olx(pending)
+            for entity_list_id, proxies in _attach_selector_pools(pending, branch).items():
+                frontier[entity_list_id].extend(proxies)
+            pending = _attach_leaf_children(pending, blocks, branch)
+
+    for settings in ContainerSettings.objects.filter(container_version_id__in=list(containers)):
+        record = containers[settings.container_version_id]
+        record.fields = settings.fields
+        record.extra_attributes = settings.extra_attributes
+
+    refs_by_entity = {record.entity_id: ref for ref, record in blocks.items()}
+    return CourseTree(run.course_key, run.learning_package_id, mode, snapshot, root.ref, blocks, refs_by_entity)
+
+
+def _walk_containers(
+    frontier: dict[int, list[BlockRecord]],
+    blocks: dict[BlockRef, BlockRecord],
+    containers: dict[int, BlockRecord],
+    branch: str,
+) -> dict[int, BlockRecord]:
+    """Read the entity lists in ``frontier`` and every container below them; return the components found."""
+    components: dict[int, BlockRecord] = {}
     while frontier:
         rows = (
             EntityListRow.objects.filter(entity_list_id__in=list(frontier))
@@ -216,18 +293,28 @@ def _build_tree(run: CourseRun, root_version, branch: str, mode: Mode, snapshot:
             else:
                 components[version.id] = record
         frontier = next_frontier
+    return components
 
-    for settings in ContainerSettings.objects.filter(container_version_id__in=list(containers)):
-        record = containers[settings.container_version_id]
-        record.fields = settings.fields
-        record.extra_attributes = settings.extra_attributes
 
-    pending = dict(components)
-    while pending:
-        _attach_olx(pending)
-        pending = _attach_leaf_children(pending, blocks, branch)
-
-    return CourseTree(run.course_key, run.learning_package_id, mode, snapshot, root.ref, blocks)
+def _attach_selector_pools(components: dict[int, BlockRecord], branch: str) -> dict[int, list[BlockRecord]]:
+    """Mark the selector proxies among ``components``; return their pools' entity lists to walk."""
+    dependencies = (
+        PublishableEntityVersionDependency.objects.filter(
+            referring_version_id__in=list(components),
+            referenced_entity__container__container_type__type_code=SELECTOR_TYPE_CODE,
+        )
+        .select_related(f"referenced_entity__{branch}__version__containerversion")
+    )
+    pools: dict[int, list[BlockRecord]] = defaultdict(list)
+    for dependency in dependencies:
+        pool_version = _branch_version(dependency.referenced_entity, branch)
+        if pool_version is None:
+            continue
+        proxy = components[dependency.referring_version_id]
+        proxy.pool_entity_id = dependency.referenced_entity_id
+        proxy.pool_version_id = pool_version.id
+        pools[pool_version.containerversion.entity_list_id].append(proxy)
+    return pools
 
 
 def _attach_olx(components: dict[int, BlockRecord]) -> None:

@@ -7,7 +7,7 @@ block twice is free and re-importing an unchanged course creates nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,13 +52,15 @@ CONTAINER_CLASSES: dict[str, type[Container]] = {
 """The OLX tags that become Learning Core containers, and the container type of each."""
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
+    """Now, in UTC, as openedx-core wants its timestamps."""
     return datetime.now(tz=UTC)
 
 
-def _olx_media(package_id: int, block_type: str, olx: str):
+def olx_media(package_id: int, block_type: str, olx: str):
+    """The (deduplicated) text media holding one OLX document of ``block_type``."""
     media_type = content_api.get_or_create_media_type(f"application/vnd.openedx.xblock.v1.{block_type}+xml")
-    return content_api.get_or_create_text_media(package_id, media_type.id, text=olx, created=_now())
+    return content_api.get_or_create_text_media(package_id, media_type.id, text=olx, created=utc_now())
 
 
 def get_or_create_package(package_ref: str, title: str) -> int:
@@ -84,22 +86,32 @@ def ensure_course_run(course_key: str, package_id: int, root_entity_id: int) -> 
 @contextmanager
 def bulk_changes(package_id: int, *, changed_by: int | None = None) -> Iterator[None]:
     """Group every draft change inside into one DraftChangeLog and one event, in one transaction."""
-    with content_api.bulk_draft_changes_for(package_id, changed_by=changed_by, changed_at=_now()):
+    with content_api.bulk_draft_changes_for(package_id, changed_by=changed_by, changed_at=utc_now()):
         yield
 
 
 @dataclass
 class WriteCounts:
-    """How many versions a writer created, by kind."""
+    """
+    How many versions a writer created, by kind, and which blocks got one.
+
+    ``unchanged`` counts the writes that created no version: the draft already had the content, or
+    an existing version had it and the draft was pointed back at it (see ``CourseWriter._reuse_version``).
+    """
 
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
+    # "type/id" of each block that got a first version (created) or a next one (updated), in write order.
+    created_blocks: list[str] = field(default_factory=list)
+    updated_blocks: list[str] = field(default_factory=list)
 
-    def count(self, block_type: str, outcome: str) -> None:
+    def count(self, block_type: str, outcome: str, block_id: str | None = None) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
         self.by_type[block_type] = self.by_type.get(block_type, 0) + 1
+        if block_id is not None and outcome in ("created", "updated"):
+            getattr(self, f"{outcome}_blocks").append(f"{block_type}/{block_id}")
 
 
 class CourseWriter:
@@ -116,7 +128,8 @@ class CourseWriter:
         self.counts = WriteCounts()
         self._component_types: dict[str, object] = {}
 
-    def _component_type(self, block_type: str):
+    def component_type(self, block_type: str):
+        """The ``xblock.v1:<block_type>`` ComponentType, fetched once per writer."""
         if block_type not in self._component_types:
             self._component_types[block_type] = content_api.get_or_create_component_type(
                 XBLOCK_NAMESPACE, block_type
@@ -136,32 +149,34 @@ class CourseWriter:
                 component_code=code,
             ).first()
         )
-        media = _olx_media(self.package_id, block_type, olx)
+        media = olx_media(self.package_id, block_type, olx)
         if component is None:
             component, version = content_api.create_component_and_version(
                 self.package_id,
-                component_type=self._component_type(block_type),
+                component_type=self.component_type(block_type),
                 component_code=code,
                 title=title,
-                created=_now(),
+                created=utc_now(),
                 created_by=self.created_by,
                 media={OLX_PATH: media},
             )
             outcome = "created"
         else:
-            if _component_unchanged(component.versioning.draft, title, media, children):
+            if _component_unchanged(component.versioning.draft, title, media, children) or self._reuse_version(
+                component, lambda version: _component_unchanged(version, title, media, children)
+            ):
                 self.counts.count(block_type, "unchanged")
                 return component.id
             version = content_api.create_next_component_version(
                 component.id,
                 media_to_replace={OLX_PATH: media},
-                created=_now(),
+                created=utc_now(),
                 title=title,
                 created_by=self.created_by,
             )
             outcome = "updated"
         _record_children(version.pk, children)
-        self.counts.count(block_type, outcome)
+        self.counts.count(block_type, outcome, block_id)
         return component.id
 
     def write_container(
@@ -187,24 +202,47 @@ class CourseWriter:
                 title=title,
                 container_cls=container_cls,
                 entities=entities,
-                created=_now(),
+                created=utc_now(),
                 created_by=self.created_by,
             )
             outcome = "created"
         else:
             draft = container.versioning.draft
-            if draft is not None and self._container_unchanged(draft, title, children, fields, extra_attributes):
+
+            def same(version) -> bool:
+                return self._container_unchanged(version, title, children, fields, extra_attributes)
+
+            if (draft is not None and same(draft)) or self._reuse_version(container, same):
                 self.counts.count(olx_tag, "unchanged")
                 return container.id
             version = content_api.create_next_container_version(
-                container.id, title=title, entities=entities, created=_now(), created_by=self.created_by
+                container.id, title=title, entities=entities, created=utc_now(), created_by=self.created_by
             )
             outcome = "updated"
         ContainerSettings.objects.create(
             container_version_id=version.pk, fields=fields, extra_attributes=extra_attributes
         )
-        self.counts.count(olx_tag, outcome)
+        self.counts.count(olx_tag, outcome, block_id)
         return container.id
+
+    def _reuse_version(self, content_object, same: Callable[[object], bool]) -> bool:
+        """
+        Point the draft of ``content_object`` (a Component or Container whose draft differs from what is
+        being written) back at an existing version for which ``same(version)`` holds, if there is one:
+        the published version or the latest. Return whether it did; no version is created either way.
+
+        Why: importing an export that has ``drafts/`` takes each drafted block through two states,
+        the published content (written, then published) and the draft content on top. Re-importing the
+        same export must create no versions (issue 4), so each of the two writes finds the version it
+        created last time instead of making an identical new one.
+        """
+        draft = content_object.versioning.draft
+        for candidate in (content_object.versioning.published, content_object.versioning.latest):
+            if candidate is None or (draft is not None and candidate.pk == draft.pk) or not same(candidate):
+                continue
+            content_api.set_draft_version(content_object.id, candidate.pk, set_at=utc_now(), set_by=self.created_by)
+            return True
+        return False
 
     @staticmethod
     def _container_unchanged(draft, title: str, children: Sequence[int], fields: dict, extra: dict) -> bool:
@@ -257,13 +295,18 @@ def update_component(
         package_id, XBLOCK_NAMESPACE, block_type, code_from_block_id(block_id)
     )
     draft = component.versioning.draft
-    media = _olx_media(package_id, block_type, olx)
+    media = olx_media(package_id, block_type, olx)
     children = _child_ids(draft)  # a block's own save never changes its children
     if _component_unchanged(draft, title, media, children):
         return False
-    version = content_api.create_next_component_version(
-        component.id, media_to_replace={OLX_PATH: media}, created=_now(), title=title, created_by=created_by
-    )
+    # A selector's proxy keeps depending on its pool: the new version and its dependency are one change.
+    from lc_runtime.content.selectors import declare_selector_dependency  # noqa: PLC0415 (selectors imports us)
+
+    with bulk_changes(package_id, changed_by=created_by):
+        version = content_api.create_next_component_version(
+            component.id, media_to_replace={OLX_PATH: media}, created=utc_now(), title=title, created_by=created_by
+        )
+        declare_selector_dependency(draft.pk if draft else None, version.pk)
     _record_children(version.pk, children)
     return True
 
@@ -279,7 +322,7 @@ def update_container(
     if draft is not None and draft.title == title and stored is not None and stored.fields == fields:
         return False
     version = content_api.create_next_container_version(
-        container.id, title=title, entities=None, created=_now(), created_by=created_by
+        container.id, title=title, entities=None, created=utc_now(), created_by=created_by
     )
     ContainerSettings.objects.create(container_version_id=version.pk, fields=fields, extra_attributes=extra)
     return True

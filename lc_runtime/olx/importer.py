@@ -5,24 +5,40 @@ This reads the standard course tree — ``course.xml``, the course root with its
 sequentials, verticals and their leaf blocks, inline or as pointers — and writes it as one
 LearningPackage: containers for the outline, one component per leaf block holding its
 self-contained OLX. The whole import is one transaction: it either lands entirely or writes nothing.
-A damaged block (a missing or malformed file, a duplicate ``url_name``) is left out and reported
-in :attr:`ImportResult.problems`; ``strict=True`` refuses the import instead.
+A damaged block (a missing or malformed file, a duplicate ``url_name``, a bad key, a block where its
+kind cannot stand) is kept as an error placeholder that preserves what was there
+(:mod:`lc_runtime.olx.damaged`) and is reported in :attr:`ImportResult.problems` with its file, line
+and block; ``strict=True`` refuses the import instead. Warnings (unknown attributes, block types no
+installed XBlock reads) are collected in :attr:`ImportResult.warnings`.
+
+Besides the outline, an import keeps what an export carries outside it: every course setting of the
+policy (:mod:`lc_runtime.olx.policy`), ``about/``, ``info/`` and ``tabs/`` as detached blocks
+(:mod:`lc_runtime.content.course_files`), and ``drafts/`` as draft versions written after the publish
+(:func:`import_drafts`).
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 
 from django.db import transaction
+from fs.errors import FSError, IllegalBackReference
 from lxml import etree
+from opaque_keys import InvalidKeyError
+from opaque_keys.edx.keys import UsageKey
 from xblock.fields import String
 
 from lc_runtime.blocks.inheritance import InheritableFieldsMixin
+from lc_runtime.blocks.placeholder import PlaceholderBlock
 from lc_runtime.blocks.registry import load_block_class
+from lc_runtime.content.course_files import COURSE_FILE_FOLDERS, write_course_files
+from lc_runtime.content.draft_units import place_in_draft_container
+from lc_runtime.content.selectors import SYNTHETIC_UNIT_MARK, SYNTHETIC_UNIT_SUFFIX, write_selector
 from lc_runtime.content.writes import (
     CONTAINER_CLASSES,
     CourseWriter,
@@ -34,14 +50,29 @@ from lc_runtime.content.writes import (
     publish_course,
 )
 from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, InvalidKey, to_course_key, usage_key_for
-from lc_runtime.olx.parsing import OlxError, element_to_string, pointer_path, read_xml_file, resolve_definition
+from lc_runtime.olx.damaged import DAMAGE_KEY, DamagedBlock
+from lc_runtime.olx.parsing import (
+    OlxError,
+    element_to_string,
+    is_pointer,
+    pointer_path,
+    read_xml_file,
+    resolve_definition,
+)
+from lc_runtime.olx.policy import POLICY_EXTRAS_KEY
 from lc_runtime.olx.sources import OlxSource, open_course_root
+from lc_runtime.olx.static_files import StaticImportCounts, import_static_files
 
-__all__ = ["ImportProblem", "ImportResult", "import_course"]
+__all__ = ["ImportProblem", "ImportResult", "import_course", "import_drafts"]
 
 # Where each outline container may stand: the tag of its parent.
 _CONTAINER_PARENT = {"chapter": "course", "sequential": "chapter", "vertical": "sequential"}
 _NOT_FIELDS = {"url_name", "xblock-family"}
+# The container a damaged element is kept as, by the tag of its parent: the only kind that parent holds.
+_PLACEHOLDER_KIND = {"course": "chapter", "chapter": "sequential", "sequential": "vertical"}
+DRAFTS_FOLDER = "drafts"
+# The parent tag a selector's pool members are imported under.
+_POOL = "selector pool"
 
 
 @dataclass(frozen=True)
@@ -66,14 +97,31 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    static_files: StaticImportCounts = field(default_factory=StaticImportCounts)
     problems: list[ImportProblem] = field(default_factory=list)
+    warnings: list[ImportProblem] = field(default_factory=list)
+    """What was imported but deserves a look: unknown attributes, block types no installed XBlock reads."""
+    draft_units: list[str] = field(default_factory=list)
+    """``vertical/<id>`` of each Unit of ``drafts/`` imported as a draft version."""
+    course_files: int = 0
+    """Files of ``about/``, ``info/`` and ``tabs/`` kept as the course's detached blocks."""
     published: PublishSummary | None = None
+    # What changed, as "type/id" block refs: blocks new to the course, and blocks given a next version.
+    created_blocks: list[str] = field(default_factory=list)
+    updated_blocks: list[str] = field(default_factory=list)
     # (block type, block id) -> (file, line) where each block was read: to report problems found later.
     block_locations: dict[tuple[str, str], tuple[str | None, int | None]] = field(default_factory=dict, repr=False)
 
     @property
     def block_count(self) -> int:
         return sum(self.blocks_by_type.values())
+
+    def add_drafts(self, drafted: DraftImport) -> None:
+        """Count in what importing the export's ``drafts/`` folder did."""
+        self.draft_units.extend(drafted.units)
+        self.problems.extend(drafted.problems)
+        self.warnings.extend(drafted.warnings)
+        self.block_locations.update(drafted.block_locations)
 
     def as_dict(self) -> dict:
         """The result as JSON-ready data (what ``lc-runtime import --json`` prints)."""
@@ -84,7 +132,13 @@ class ImportResult:
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "static_files": asdict(self.static_files),
+            "created_blocks": list(self.created_blocks),
+            "updated_blocks": list(self.updated_blocks),
             "problems": [asdict(problem) for problem in self.problems],
+            "warnings": [asdict(warning) for warning in self.warnings],
+            "draft_units": list(self.draft_units),
+            "course_files": self.course_files,
             "published": asdict(self.published) if self.published else None,
         }
 
@@ -106,6 +160,12 @@ class _CourseImport:
         self.course_fields: dict = {}
         self.policy_file = policy_file
         self.locations: dict[tuple[str, str], tuple[str | None, int | None]] = {}
+        # OLX tag -> the XBlock class of the selector that imports it (given by the caller).
+        self.selectors: Mapping[str, type] = {}
+        self.warnings: list[ImportProblem] = []
+        self.unknown_types: Counter[str] = Counter()
+        # Prefixed to the files named in problems: "drafts/" while importing an export's drafts folder.
+        self.location_prefix = ""
 
     def problem(self, message: str, element: etree._Element | None = None, *, file: str | None = None,
                 block: str | None = None) -> None:
@@ -121,37 +181,135 @@ class _CourseImport:
         return digest[:20]
 
     def import_block(self, element: etree._Element, parent_tag: str, parent_ref: str, file: str) -> int | None:
-        """Import one element (found in ``file``) of the tree; return its entity id, or None if it was left out."""
+        """
+        Import one element (found in ``file``) of the tree; return its entity id, or None if it was left out.
+
+        An element that cannot be imported as written is kept as an error placeholder (see :meth:`keep_damaged`).
+        """
+        own_file = pointer_path(element)
         try:
             definition = resolve_definition(element, self.fs)
         except OlxError as exc:
-            self.problems.append(ImportProblem(exc.message, exc.file, exc.line, element.get("url_name")))
-            return None
-        definition_file = pointer_path(element) or file
+            if exc.line is not None:  # the block's own file is malformed: where in it
+                where, message = (exc.file, exc.line), exc.message
+            elif own_file is not None and _file_bytes(self.fs, own_file) is not None:  # it is there, what it names not
+                where, message = (own_file, 1), exc.message
+            else:  # the pointer leads nowhere: the pointer is where to look
+                where, message = (file, element.sourceline), f"{exc.file}: {exc.message}" if exc.file else exc.message
+            return self.keep_damaged(element, parent_tag, parent_ref, file, message, where=where, own_file=own_file)
+        definition_file = own_file or file
         tag = definition.tag
         block_id = self.block_id_for(definition, parent_ref)
+        definition.tail = None  # the whitespace after an inline element belongs to its parent's file
         ref = f"{tag}/{block_id}"
         try:
             usage_key_for(self.course_key, tag, block_id)
         except InvalidKey as exc:
-            self.problem(str(exc), element, file=file, block=ref)
-            return None
+            return self.keep_damaged(element, parent_tag, parent_ref, file, str(exc), own_file=own_file)
         if (tag, block_id) in self._seen:
-            self.problem(f"duplicate url_name {block_id!r} for <{tag}>: only the first one is imported", element,
-                         file=file, block=ref)
-            return None
+            return self.keep_damaged(
+                element, parent_tag, parent_ref, file,
+                f"duplicate url_name {block_id!r} for <{tag}>: the first one is imported, this one kept as an error",
+            )  # its file, if it names one, is the first block's: exported with it
         self._seen.add((tag, block_id))
         self.locations[(tag, block_id)] = (definition_file, definition.sourceline)
+        self.note_attributes(self.selectors.get(tag) or load_block_class(tag), definition, definition_file, ref)
+        if tag in self.selectors:
+            if parent_tag not in ("vertical", "sequential", _POOL):
+                return self.keep_damaged(element, parent_tag, parent_ref, file,
+                                         f"<{tag}> cannot stand inside <{parent_tag}>", own_file=own_file)
+            return self.import_selector(definition, tag, block_id, definition_file, parent_tag)
         if tag in CONTAINER_CLASSES:
-            if _CONTAINER_PARENT.get(tag) != parent_tag:
-                self.problem(f"<{tag}> cannot stand inside <{parent_tag}>", element, file=file, block=ref)
-                return None
+            if _CONTAINER_PARENT.get(tag) != parent_tag and not (tag == "vertical" and parent_tag == _POOL):
+                return self.keep_damaged(element, parent_tag, parent_ref, file,
+                                         f"<{tag}> cannot stand inside <{parent_tag}>", own_file=own_file)
             return self.import_container(definition, tag, block_id, definition_file)
-        if parent_tag not in ("vertical", "leaf"):
-            self.problem(f"<{tag}> must stand inside a <vertical>, not <{parent_tag}>", element, file=file,
-                         block=ref)
-            return None
+        if parent_tag not in ("vertical", "leaf", _POOL):
+            return self.keep_damaged(element, parent_tag, parent_ref, file,
+                                     f"<{tag}> must stand inside a <vertical>, not <{parent_tag}>", own_file=own_file)
         return self.import_leaf(definition, tag, block_id, definition_file)
+
+    def keep_damaged(
+        self,
+        element: etree._Element,
+        parent_tag: str,
+        parent_ref: str,
+        file: str,
+        message: str,
+        *,
+        where: tuple[str | None, int | None] | None = None,
+        own_file: str | None = None,
+    ) -> int:
+        """
+        Keep an element that cannot be imported as an error placeholder, report it, and return its entity id.
+
+        The placeholder is of the kind its parent holds (a Section in the course, a Subsection in a
+        Section, a Unit in a Subsection, else a component of the element's own tag), named by the
+        element's ``url_name`` where that is free and valid. It keeps the element as written and the
+        bytes of its own file (:class:`~lc_runtime.olx.damaged.DamagedBlock`), so export gives both back.
+        """
+        tag = element.tag if isinstance(element.tag, str) else "unknown"
+        kind = _PLACEHOLDER_KIND.get(parent_tag, tag)
+        problem_file, line = where or (file, element.sourceline)
+        problem_file = f"{self.location_prefix}{problem_file}" if problem_file else problem_file
+        kept = copy.deepcopy(element)  # without the parent's whitespace after it
+        kept.tail = None
+        own_file_data = _file_bytes(self.fs, own_file) if own_file else None
+        block_id = self._placeholder_id(kind, element, parent_ref)
+        ref = f"{kind}/{block_id}"
+        self.problems.append(ImportProblem(message, problem_file, line, ref))
+        self._seen.add((kind, block_id))
+        self.locations[(kind, block_id)] = (problem_file, line)
+        damage = DamagedBlock(tag, message, problem_file, line, element_to_string(kept),
+                              own_file if own_file_data is not None else None, own_file_data)
+        title = element.get("display_name") or ""
+        self.blocks_by_type[kind] += 1
+        self.progress(kind)
+        if parent_tag in _PLACEHOLDER_KIND:
+            fields = {"display_name": title} if title else {}
+            return self.writer.write_container(kind, block_id, title, [], fields, {DAMAGE_KEY: damage.to_json()})
+        return self.writer.write_component(kind, block_id, damage.to_olx(), title)
+
+    def _placeholder_id(self, kind: str, element: etree._Element, parent_ref: str) -> str:
+        """The block id of a placeholder: the url_name if free and valid, else one derived from it, stably."""
+        url_name = element.get("url_name") or ""
+        try:
+            usage_key_for(self.course_key, kind, url_name)
+            base = url_name
+        except InvalidKey:
+            digest = hashlib.sha1(f"{parent_ref}|{element_to_string(element)}".encode()).hexdigest()
+            base = f"damaged-{digest[:12]}"
+        block_id, number = base, 1
+        while (kind, block_id) in self._seen:
+            number += 1
+            block_id = f"{base}.duplicate{number}"
+        return block_id
+
+    def warn_unknown_types(self) -> None:
+        """One warning per block type that no installed XBlock reads, with how many blocks have it."""
+        for tag, count in sorted(self.unknown_types.items()):
+            where = f" in {self.location_prefix}" if self.location_prefix else ""
+            self.warnings.append(ImportProblem(
+                f"no installed XBlock reads <{tag}> ({count} block(s){where}): kept as written, shown as a notice, "
+                "exported unchanged"
+            ))
+        self.unknown_types.clear()
+
+    def note_attributes(self, block_class, definition: etree._Element, file: str, ref: str) -> None:
+        """Warn about attributes the block's class declares no field for, and about block types nobody reads."""
+        if issubclass(block_class, PlaceholderBlock):
+            self.unknown_types[definition.tag] += 1
+            return
+        known = _known_fields(block_class)
+        unknown = sorted(
+            name for name in definition.attrib if name not in known and name not in _NOT_FIELDS
+        )
+        if unknown:
+            self.warnings.append(ImportProblem(
+                f"attributes that {block_class.__name__} declares no field for (kept, and exported again): "
+                + ", ".join(unknown),
+                f"{self.location_prefix}{file}", definition.sourceline, ref,
+            ))
 
     def import_container(self, definition: etree._Element, tag: str, block_id: str, file: str) -> int:
         children = []
@@ -178,6 +336,45 @@ class _CourseImport:
         self.blocks_by_type[tag] += 1
         self.progress(tag)
         return self.writer.write_container(tag, block_id, fields.get("display_name") or "", children, fields, extra)
+
+    def import_selector(
+        self, definition: etree._Element, tag: str, block_id: str, file: str, parent_tag: str
+    ) -> int:
+        """
+        Import a selector: its children become its pool, the rest of its element its rules (the proxy).
+
+        A selector written directly in a ``<sequential>`` is wrapped in a Unit of its own, marked as
+        synthetic so that export writes the selector back where it was.
+        """
+        ref = f"{tag}/{block_id}"
+        pool = []
+        for child in list(definition):
+            if not isinstance(child.tag, str):
+                continue
+            definition.remove(child)
+            entity_id = self.import_block(child, _POOL, ref, file)
+            if entity_id is not None:
+                pool.append(entity_id)
+        block_class = self.selectors[tag]
+        for error in leaf_attribute_errors(block_class, definition):
+            self.problem(error, definition, file=file, block=ref)
+        policy = self.policy.get(ref, {})
+        for name, value in policy.items():
+            definition.set(name, value if isinstance(value, str) else json.dumps(value))
+        for error in leaf_attribute_errors(block_class, definition, only=policy):
+            self.problem(f"policy {error}", None, file=self.policy_file, block=ref)
+        definition.attrib.pop("url_name", None)
+        title = definition.get("display_name") or ""
+        self.blocks_by_type[tag] += 1
+        self.progress(tag)
+        proxy = write_selector(self.writer, tag, block_id, element_to_string(definition), title, pool)
+        if parent_tag != "sequential":
+            return proxy
+        wrapper_id = f"{block_id}{SYNTHETIC_UNIT_SUFFIX}"
+        return self.writer.write_container(
+            "vertical", wrapper_id, title, [proxy], {"display_name": title} if title else {},
+            {SYNTHETIC_UNIT_MARK: tag},
+        )
 
     def import_leaf(self, definition: etree._Element, tag: str, block_id: str, file: str) -> int:
         block_class = load_block_class(tag)
@@ -227,11 +424,14 @@ def container_fields(
     Split a container's OLX attributes and policy into XBlock field values (JSON) and unknown extras.
 
     A value its field cannot read is kept among the extras, as written, and named in the returned
-    errors: those of the attributes, then those of the policy.
+    errors: those of the attributes, then those of the policy. Attribute extras are kept as text under
+    their names; policy extras as JSON under :data:`~lc_runtime.olx.policy.POLICY_EXTRAS_KEY`, so that
+    export writes each back where it came from, with its JSON type.
     """
     known = _known_fields(load_block_class(tag))
     fields: dict = {}
     extra: dict = {}
+    policy_extra: dict = {}
     errors: list[str] = []
     policy_errors: list[str] = []
     for name, text in attributes.items():
@@ -253,11 +453,13 @@ def container_fields(
                 policy_errors.append(
                     f"policy {name}: {value!r} is not a valid {type(known[name]).__name__} ({exc})"
                 )
-                extra[name] = value if isinstance(value, str) else json.dumps(value)
+                policy_extra[name] = value
                 continue
             fields[name] = value
         else:
-            extra[name] = value if isinstance(value, str) else json.dumps(value)
+            policy_extra[name] = value
+    if policy_extra:
+        extra[POLICY_EXTRAS_KEY] = policy_extra
     return fields, extra, errors, policy_errors
 
 
@@ -303,9 +505,18 @@ def import_course(
     publish: bool = True,
     strict: bool = False,
     progress: Callable[[str], None] | None = None,
+    selectors: Mapping[str, type] | None = None,
+    drafts: bool = True,
 ) -> ImportResult:
     """
     Import the course export at ``source`` (see :mod:`lc_runtime.olx.sources`) as course run ``course_key``.
+
+    With ``drafts`` (the default), the export's ``drafts/`` folder is then imported as draft versions,
+    after the publish (see :func:`import_drafts`, which callers that publish later call themselves).
+
+    ``selectors`` maps the OLX tags of selectors (``split_test``, ...) to their XBlock classes: those
+    elements are stored as a pool and a proxy (:func:`lc_runtime.content.selectors.write_selector`).
+    :func:`lc_runtime.api.import_olx` passes the installed selector plugins.
 
     ``course_key`` defaults to the org, course and run that ``course.xml`` names. The export becomes
     the run's draft; with ``publish`` (the default) it is then published, as the export is a
@@ -338,27 +549,203 @@ def import_course(
             )
             writer = CourseWriter(package_id, created_by=created_by)
             importer = _CourseImport(root_fs, writer, key, policy, progress, policy_file)
+            importer.selectors = selectors or {}
             importer.course_fields = {"org": pointer.get("org"), "course": pointer.get("course")}
             if grading_policy:
                 importer.course_fields["grading_policy"] = grading_policy
             with bulk_changes(package_id, changed_by=created_by):
                 course_definition.set("url_name", COURSE_ROOT_BLOCK_ID)
+                importer.note_attributes(load_block_class("course"), course_definition,
+                                         pointer_path(pointer) or "course.xml", f"course/{COURSE_ROOT_BLOCK_ID}")
                 root_entity = importer.import_container(
                     course_definition, "course", COURSE_ROOT_BLOCK_ID, pointer_path(pointer) or "course.xml"
                 )
+                static_files = import_static_files(
+                    root_fs, package_id, created_by=created_by, progress=progress, problem=importer.problem
+                )
+                course_files = _course_files(root_fs)
+                write_course_files(package_id, course_files, created_by=created_by)
+                importer.warn_unknown_types()
                 if strict and importer.problems:
                     raise StrictImportError(
                         f"{len(importer.problems)} problem(s); first: {importer.problems[0]}", block=None
                     )
             ensure_course_run(str(key), package_id, root_entity)
             published = publish_course(package_id, published_by=created_by) if publish else None
-    return ImportResult(
+            drafted = (
+                _import_drafts_folder(root_fs, key, policy, policy_file, created_by, progress, selectors or {}, strict)
+                if drafts else None
+            )
+    result = ImportResult(
         course_key=str(key),
         blocks_by_type=dict(importer.blocks_by_type),
         created=writer.counts.created,
         updated=writer.counts.updated,
         unchanged=writer.counts.unchanged,
+        static_files=static_files,
+        created_blocks=list(writer.counts.created_blocks),
+        updated_blocks=list(writer.counts.updated_blocks),
         problems=importer.problems,
+        warnings=importer.warnings,
+        course_files=len(course_files),
         published=published,
         block_locations=importer.locations,
     )
+    if drafted is not None:
+        result.add_drafts(drafted)
+    return result
+
+
+@dataclass
+class DraftImport:
+    """What importing an export's ``drafts/`` folder did."""
+
+    units: list[str] = field(default_factory=list)
+    problems: list[ImportProblem] = field(default_factory=list)
+    warnings: list[ImportProblem] = field(default_factory=list)
+    block_locations: dict[tuple[str, str], tuple[str | None, int | None]] = field(default_factory=dict, repr=False)
+
+
+def _file_bytes(root_fs, path: str) -> bytes | None:
+    """The bytes of a file of the export, or None if there is none there (or the path leads outside it)."""
+    try:
+        return root_fs.readbytes(path) if root_fs.isfile(path) else None
+    except (FSError, IllegalBackReference):
+        return None
+
+
+def _course_files(root_fs) -> dict[str, bytes]:
+    """The files of the export's ``about/``, ``info/`` and ``tabs/`` folders, {path: bytes}."""
+    files: dict[str, bytes] = {}
+    for folder in COURSE_FILE_FOLDERS:
+        if root_fs.isdir(folder):
+            for path in root_fs.walk.files(folder):
+                files[path.lstrip("/")] = root_fs.readbytes(path)
+    return files
+
+
+def _draft_unit_files(drafts_fs) -> list[str]:
+    return sorted(path.lstrip("/") for path in drafts_fs.walk.files("vertical", filter=["*.xml"])) if (
+        drafts_fs.isdir("vertical")
+    ) else []
+
+
+def _import_drafts_folder(
+    root_fs, key, policy: dict, policy_file: str, created_by: int | None, progress, selectors, strict: bool
+) -> DraftImport | None:
+    """
+    Import ``drafts/`` of the export in ``root_fs`` as draft versions; None when it has none.
+
+    Each ``drafts/vertical/<id>.xml`` naming a ``parent_url`` is a Unit with unpublished changes: it is
+    written (with its children, read from ``drafts/<type>/``) as the Unit's next draft version, and
+    placed in its parent Subsection's draft at ``index_in_children_list`` when that does not list it.
+    Files without ``parent_url`` are children of other draft blocks, reached through them.
+    """
+    if not root_fs.isdir(DRAFTS_FOLDER):
+        return None
+    drafts_fs = root_fs.opendir(DRAFTS_FOLDER)
+    unit_files = _draft_unit_files(drafts_fs)
+    if not unit_files:
+        return None
+    package_id = package_for_run(str(key))
+    writer = CourseWriter(package_id, created_by=created_by)
+    importer = _CourseImport(drafts_fs, writer, key, policy, progress, policy_file)
+    importer.selectors = selectors
+    importer.location_prefix = f"{DRAFTS_FOLDER}/"
+    drafted = DraftImport()
+    units = []
+    for path in unit_files:
+        try:
+            unit = read_xml_file(drafts_fs, path)
+        except OlxError as exc:
+            importer.problems.append(ImportProblem(f"draft unit not imported: {exc.message}", exc.file, exc.line))
+            continue
+        if unit.get("parent_url") is not None:
+            index_text = unit.get("index_in_children_list") or ""
+            units.append((int(index_text) if index_text.isdigit() else None, path, unit))
+    # By position, so that each unit lands where it says once those before it are in place.
+    units.sort(key=lambda item: (item[0] is None, item[0] or 0, item[1]))
+    with bulk_changes(package_id, changed_by=created_by):
+        for index, path, unit in units:
+            file = f"{DRAFTS_FOLDER}/{path}"
+            parent_url = unit.attrib.pop("parent_url")
+            unit.attrib.pop("index_in_children_list", None)
+            parent = _draft_parent(parent_url)
+            if parent is None:
+                importer.problems.append(ImportProblem(
+                    f"draft unit not imported: parent_url {parent_url!r} is not the key of a sequential", file,
+                    unit.sourceline,
+                ))
+                continue
+            unit.set("url_name", path.removeprefix("vertical/").removesuffix(".xml").replace("/", ":"))
+            parent_ref = f"sequential/{parent}"
+            if is_pointer(unit):  # an empty unit with no settings: nothing to follow
+                entity_id = importer.import_container(unit, "vertical", unit.get("url_name"), path)
+            else:
+                entity_id = importer.import_block(unit, "sequential", parent_ref, path)
+            if entity_id is None:
+                continue
+            if not place_in_draft_container(writer, "sequential", parent, entity_id, index):
+                importer.problems.append(ImportProblem(
+                    f"draft unit not placed: the course has no sequential {parent!r}", file, unit.sourceline,
+                    f"vertical/{unit.get('url_name')}",
+                ))
+                continue
+            drafted.units.append(f"vertical/{unit.get('url_name')}")
+        importer.warn_unknown_types()
+        drafted.problems = [_under_drafts(problem) for problem in importer.problems]
+        drafted.warnings = [_under_drafts(warning) for warning in importer.warnings]
+        drafted.block_locations = {
+            ref: (_prefixed(file), line) for ref, (file, line) in importer.locations.items()
+        }
+        if strict and drafted.problems:
+            raise StrictImportError(f"{len(drafted.problems)} problem(s); first: {drafted.problems[0]}", block=None)
+    return drafted
+
+
+def _prefixed(file: str | None) -> str | None:
+    if file is None or file.startswith(f"{DRAFTS_FOLDER}/") or file.startswith("policies/"):
+        return file
+    return f"{DRAFTS_FOLDER}/{file}"
+
+
+def _under_drafts(problem: ImportProblem) -> ImportProblem:
+    """A problem met below ``drafts/``, naming its file from the export's top."""
+    return replace(problem, file=_prefixed(problem.file))
+
+
+def _draft_parent(parent_url: str) -> str | None:
+    """The block id of the sequential a draft unit's ``parent_url`` names (``block-v1:`` or ``i4x://``)."""
+    try:
+        parent = UsageKey.from_string(parent_url)
+    except InvalidKeyError:
+        return None
+    return parent.block_id if parent.block_type == "sequential" else None
+
+
+def import_drafts(
+    source: OlxSource,
+    *,
+    course_key,
+    created_by: int | None = None,
+    strict: bool = False,
+    progress: Callable[[str], None] | None = None,
+    selectors: Mapping[str, type] | None = None,
+) -> DraftImport | None:
+    """
+    Import the ``drafts/`` folder of the export at ``source`` into course run ``course_key`` (already
+    imported) as draft versions; None when the export has no draft units.
+
+    Call it after publishing the rest of the export: a draft of a published Unit becomes its next
+    draft version, and the published version stays what learners see. Under ``strict`` any problem
+    raises :class:`StrictImportError` (the caller's transaction then writes nothing).
+    """
+    progress = progress or (lambda _tag: None)
+    key = to_course_key(course_key)
+    with open_course_root(source) as root_fs:
+        run = read_xml_file(root_fs, "course.xml").get("url_name")
+        policy_file = f"policies/{run}/policy.json"
+        policy = _read_json(root_fs, policy_file, object_of_objects=True)
+        with transaction.atomic():
+            return _import_drafts_folder(root_fs, key, policy, policy_file, created_by, progress, selectors or {},
+                                         strict)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fs.base import FS
-from fs.errors import ResourceNotFound
+from fs.errors import IllegalBackReference, ResourceNotFound
 from lxml import etree
 
 __all__ = [
@@ -75,6 +75,8 @@ def read_xml_file(source: FS, path: str) -> etree._Element:
         data = source.readbytes(path)
     except ResourceNotFound as exc:
         raise OlxError("file not found", file=path) from exc
+    except IllegalBackReference as exc:  # a url_name or filename with "..": never read outside the export
+        raise OlxError("the path leads outside the export", file=path) from exc
     return parse_olx(data, file=path)
 
 
@@ -124,7 +126,11 @@ def _inline_html_body(element: etree._Element, source: FS) -> etree._Element:
         f"html/{filename}.html"
     ]
     for path in candidates:
-        if source.exists(path):
+        try:
+            found = source.exists(path)
+        except IllegalBackReference as exc:
+            raise OlxError("the path leads outside the export", file=path, block=element.get("url_name")) from exc
+        if found:
             body = source.readtext(path, encoding="utf-8")
             inlined = etree.Element(element.tag, {k: v for k, v in element.attrib.items() if k != "filename"})
             # CDATA keeps stored bodies readable; a body that itself contains "]]>" is stored escaped.

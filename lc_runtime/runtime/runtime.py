@@ -42,6 +42,7 @@ from lc_runtime.fielddata.learner import LearnerFieldData, LearnerStateStore
 from lc_runtime.fielddata.routing import RuntimeFieldData
 from lc_runtime.fielddata.unit_of_work import current_unit, unit_of_work
 from lc_runtime.keys import InvalidKey, to_usage_key, usage_key_for
+from lc_runtime.olx.damaged import DamagedBlockError, damage_of
 from lc_runtime.olx.parsing import parse_olx
 from lc_runtime.olx.serialize import serialize_block
 from lc_runtime.runtime import handler_urls
@@ -61,6 +62,10 @@ from lc_runtime.runtime.services import (
     XQueueService,
     anonymous_id_for,
 )
+from lc_runtime.selectors.base import PoolMember
+from lc_runtime.selectors.block import block_class_for
+from lc_runtime.selectors.registry import selector_for_tag
+from lc_runtime.selectors.resolution import VariantResolver
 
 __all__ = ["LearningCoreRuntime", "RuntimeOwnedChildren"]
 
@@ -208,7 +213,7 @@ class LearningCoreRuntime(Runtime):
             "settings": SettingsService(),
             "cache": CacheService(),
             "request_cache": RequestCacheService(),
-            "sandbox": SandboxService(str(course_key)),
+            "sandbox": SandboxService(str(course_key), mode=mode),
             "completion": CompletionService(),
             "discussion_config_service": DiscussionConfigService(),
             "call_to_action": CallToActionService(),
@@ -229,6 +234,14 @@ class LearningCoreRuntime(Runtime):
         self.export_fs = None
         self.modulestore = _CourseStoreShim(self)
         self.is_author_mode = mode == "draft"
+        self.variants = VariantResolver(
+            tree=tree,
+            course_key=str(course_key),
+            user_id=self.learner_id,
+            load_block=lambda ref: self.get_block(self.usage_key_of(ref)),
+            usage_key_of=lambda ref: str(self.usage_key_of(ref)),
+            publish=self.publish,
+        )
 
     # ---- the deprecated Runtime.field_data property is replaced by our own attribute
     @property
@@ -281,6 +294,9 @@ class LearningCoreRuntime(Runtime):
 
     # ---- blocks
     def load_block_type(self, block_type: str) -> type[XBlock]:
+        selector = selector_for_tag(block_type)
+        if selector is not None:
+            return block_class_for(selector)
         return load_block_class(block_type)
 
     def _record(self, usage_key) -> BlockRecord:
@@ -299,12 +315,19 @@ class LearningCoreRuntime(Runtime):
         return usage_key_for(self.course_key, *ref)
 
     def get_block(self, usage_id, for_parent=None) -> XBlock:
-        """The block for ``usage_id``: built once per runtime; NoSuchUsage if this run has no such block."""
+        """
+        The block for ``usage_id``: built once per runtime.
+
+        NoSuchUsage if this run has no such block, or if it sits in a selector's pool outside what the
+        learner's Variant shows: one learner never reaches content meant for another group.
+        """
         record = self._record(usage_id)
         key = self.usage_key_of(record.ref)
         block = self._blocks.get(key)
         if block is not None:
             return block
+        if self.chooses_variants and not self.variants.is_visible(record):
+            raise NoSuchUsage(f"{key} is not in this learner's variant of its selector")
         block_class = self.mixologist.mix(self.load_block_type(record.block_type))
         if not self.authored.is_loaded(key):
             try:
@@ -337,10 +360,24 @@ class LearningCoreRuntime(Runtime):
             for key in sorted(self._broken, key=str)
         }
 
+    @property
+    def chooses_variants(self) -> bool:
+        """True when selectors show this runtime's user a Variant: published mode, for a learner or visitor.
+
+        Authors (draft mode) and system tasks (``user=None``, e.g. indexing or export) see whole pools.
+        """
+        return self.mode == "published" and self.user is not None
+
+    def _children_of(self, record: BlockRecord) -> list[BlockRef]:
+        """A block's children for this runtime: a selector's are the learner's Variant (authors: the pool)."""
+        if record.pool_entity_id is not None and self.chooses_variants:
+            return self.variants.children_of(record)
+        return record.children
+
     def get_children(self, block, usage_id_filter=None) -> list[XBlock]:
-        """The runtime's answer to ``block.get_children()``: the tree's children, in order."""
+        """The runtime's answer to ``block.get_children()``: the tree's children (or Variant), in order."""
         record = self._record(block.scope_ids.usage_id)
-        keys = [self.usage_key_of(ref) for ref in record.children]
+        keys = [self.usage_key_of(ref) for ref in self._children_of(record)]
         return [self.get_block(k, for_parent=block) for k in keys if usage_id_filter is None or usage_id_filter(k)]
 
     def get_parent(self, block) -> XBlock | None:
@@ -351,7 +388,7 @@ class LearningCoreRuntime(Runtime):
     def _structure_value(self, block, name: str) -> Any:
         record = self._record(block.scope_ids.usage_id)
         if name == "children":
-            return [self.usage_key_of(ref) for ref in record.children]
+            return [self.usage_key_of(ref) for ref in self._children_of(record)]
         if name == "parent" and record.parent is not None:
             return self.usage_key_of(record.parent)
         raise KeyError(name)
@@ -370,9 +407,15 @@ class LearningCoreRuntime(Runtime):
         raise KeyError(name)
 
     def _authored_values(self, record: BlockRecord, key, block_class: type) -> dict[str, Any]:
+        damage = damage_of(record)
+        if damage is not None:  # kept at import as an error placeholder: it loads as one
+            raise DamagedBlockError(damage.notice())
         if record.is_container:
             values = dict(record.fields)
             values.setdefault("display_name", record.title or None)
+            if record.ref == self.tree.root:
+                # The run's own dates override the course's; descendants inherit them from here.
+                values.update(self.tree.run_settings)
             return values
         cache_key = (record.version_uuid, block_class)
         cached = _parsed_authored_values.get(cache_key)
@@ -413,6 +456,19 @@ class LearningCoreRuntime(Runtime):
             values.setdefault("display_name", record.title)
         return values
 
+    # ---- selectors
+    def pool_member_of(self, block) -> PoolMember:
+        """A block as a member of its selector's pool (for labels in authors' previews)."""
+        record = self._record(block.scope_ids.usage_id)
+        return PoolMember(record.entity_id, record.block_type, record.block_id)
+
+    def reset_variant(self, block) -> None:
+        """Draw a selector's Variant for this learner again (its ``reset_selected_children`` handler)."""
+        record = self._record(block.scope_ids.usage_id)
+        if record.pool_entity_id is None or not self.chooses_variants:
+            return
+        self.variants.reset(record)
+
     def add_node_as_child(self, block, node) -> None:
         """Children in stored OLX are ignored: the tree holds a block's children."""
 
@@ -448,6 +504,10 @@ class LearningCoreRuntime(Runtime):
         for_parent, self._rendering_for_parent = self._rendering_for_parent, False
         with nullcontext() if for_parent and current_unit() is not None else unit_of_work():
             self.preload_learner_state(block)
+            if self.chooses_variants:
+                # Every selector below resolves in one batch, and its events queue here, in the request's
+                # unit, not inside a child's render that may fail and drop them.
+                self.variants.resolve_below(self._record(_owner_key(block.scope_ids.usage_id)))
             return super().render(block, view_name, context)
 
     def render_child(self, child, view_name=None, context=None) -> Fragment:
@@ -459,6 +519,9 @@ class LearningCoreRuntime(Runtime):
         """
         unit = current_unit()
         checkpoint = unit.checkpoint() if unit is not None else None
+        view_name = view_name or self._view_name
+        if view_name == "author_view" and getattr(child, "author_view", getattr(child, "fallback_view", None)) is None:
+            view_name = "student_view"  # as in Studio: a block without an author view shows its student view
         self._rendering_for_parent = True
         try:
             return super().render_child(child, view_name, context)
@@ -502,6 +565,8 @@ class LearningCoreRuntime(Runtime):
                     name: value for name, value in self.authored.values_of(key).items()
                     if name in block.fields and is_authored(block.fields[name].scope)
                 }
+                if record.ref == self.tree.root:
+                    fields = self._course_fields_without_run_settings(record, fields)
                 update_container(self.tree.learning_package_id, record.block_type, record.block_id, title, fields)
             else:
                 update_component(
@@ -513,6 +578,25 @@ class LearningCoreRuntime(Runtime):
                     created_by=self.learner_id,
                 )
         self.authored.mark_unchanged(key)
+
+    def _course_fields_without_run_settings(self, record: BlockRecord, fields: dict[str, Any]) -> dict[str, Any]:
+        """
+        The course root's fields to store in the package, which every run shares: a setting the run
+        overrides keeps the package's value. Changing such a setting through a block is refused, as it
+        belongs to the run (``api.update_run_settings``), not to the content.
+        """
+        stored = dict(fields)
+        for name, run_value in self.tree.run_settings.items():
+            if fields.get(name) != run_value:
+                raise AuthoredFieldReadOnly(
+                    f"{name} is a setting of the course run {self.course_key}, not of the course content: "
+                    "change it with lc_runtime.api.update_run_settings"
+                )
+            if name in record.fields:
+                stored[name] = record.fields[name]
+            else:
+                stored.pop(name, None)
+        return stored
 
     # ---- the four abstract methods
     def handler_url(self, block, handler_name, suffix="", query="", thirdparty=False) -> str:
@@ -581,7 +665,12 @@ class LearningCoreRuntime(Runtime):
         classes = escape(" ".join(self._css_classes_for(block, view)))
         attributes = "".join(f' data-{name}="{escape(str(value))}"' for name, value in data.items())
         wrapped = Fragment()
-        wrapped.add_content(f'<div class="{classes}"{attributes}>{frag.body_html()}{json_init}</div>')
+        # Course-relative links (/static/, /jump_to_id/, /course/) work in every block, as in edx-platform's LMS;
+        # editors (studio_view) keep them portable, or saving would store our URLs in the content.
+        body = f"{frag.body_html()}{json_init}"
+        if view != "studio_view":
+            body = ReplaceURLService(block, str(self.course_key)).replace_urls(body)
+        wrapped.add_content(f'<div class="{classes}"{attributes}>{body}</div>')
         wrapped.add_fragment_resources(frag)
         return wrapped
 

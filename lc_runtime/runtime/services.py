@@ -9,8 +9,10 @@ service                    default behaviour
 ``settings``               ``settings.XBLOCK_SETTINGS[<block class name or block_settings_key>]``
 ``cache``                  Django's default cache
 ``request_cache``          a dict that lives as long as the runtime
-``replace_urls``           returns text unchanged; raises TypeError on non-strings as capa expects
-``sandbox``                no code execution unless ``LC_RUNTIME["UNSAFE_CODE_EXECUTION"]``
+``replace_urls``           rewrites ``/static/``, ``/jump_to_id/`` and ``/course/`` links to working URLs
+                           (:mod:`lc_runtime.runtime.static_urls`); TypeError on non-strings, as capa expects
+``sandbox``                Python in codejail as the host configures it, in-process only with
+                           ``LC_RUNTIME["UNSAFE_CODE_EXECUTION"]``; the course's ``python_lib.zip``
 ``xqueue``                 no external grader configured (``interface`` is None)
 ``completion``             tracking on: completions are published as events
 ``discussion_config_service``  discussions visible and read-only (no forum backend)
@@ -21,6 +23,9 @@ service                    default behaviour
 from __future__ import annotations
 
 import hashlib
+import re
+import sys
+import zipimport
 from typing import Any
 
 from django.conf import settings
@@ -29,6 +34,8 @@ from django.utils import translation
 from xblock.reference.user_service import UserService, XBlockUser
 
 from lc_runtime.conf import get_setting
+from lc_runtime.content.assets import find_course_asset
+from lc_runtime.runtime.static_urls import replace_urls
 
 __all__ = [
     "CacheService",
@@ -161,32 +168,80 @@ class RequestCacheService:
 
 class ReplaceURLService:
     """
-    ``replace_urls(text)``: rewrites course-relative URLs in block HTML.
+    ``replace_urls(text)``: rewrites course-relative URLs in block HTML to working ones.
 
-    Static files are not yet served by lc-runtime, so text comes back unchanged. Non-strings raise
-    TypeError, which capa relies on to skip list answers.
+    ``/static/`` links go to the course's static files (drafts in a draft runtime), ``/jump_to_id/``
+    and ``/course/`` links where the settings say (see :mod:`lc_runtime.runtime.static_urls`). capa
+    calls it on its own HTML; the runtime calls it on every rendered fragment, as edx-platform's LMS
+    wraps every block. Non-strings raise TypeError, which capa relies on to skip list answers.
     """
 
-    def __init__(self, block=None, course_key: str | None = None) -> None:
+    def __init__(self, block=None, course_key: str | None = None, mode: str | None = None) -> None:
         self.course_key = course_key
+        # The block's runtime says whether its links should reach drafts (Studio) or published files.
+        self.mode = mode or getattr(getattr(block, "runtime", None), "mode", None) or "published"
 
     def replace_urls(self, text, static_replace_only: bool = False):
         if not isinstance(text, str):
             raise TypeError(f"replace_urls takes text, not {type(text).__name__}")
-        return text
+        if not self.course_key:
+            return text
+        return replace_urls(text, self.course_key, self.mode, static_only=static_replace_only)
 
 
 class SandboxService:
-    """Where capa problems may run Python: nowhere, unless unsafe in-process execution is configured."""
+    """
+    Where capa problems may run Python, and the course library they may import.
 
-    def __init__(self, course_key: str | None = None) -> None:
+    Python runs in codejail, configured by the host as in edx-platform (``settings.CODE_JAIL`` with
+    ``codejail.django_integration.ConfigureCodeJailMiddleware``, or the codejail REST service
+    settings); with no jail configured, a problem that runs Python shows capa's own error message.
+    ``LC_RUNTIME["UNSAFE_CODE_EXECUTION"]``, or a course key that a pattern of edx-platform's
+    ``settings.COURSES_WITH_UNSAFE_CODE`` matches, runs it in-process with no sandbox: unsafe, for
+    development and demos only. ``get_python_lib_zip`` gives the sandbox the course's
+    ``python_lib.zip`` (``settings.PYTHON_LIB_FILENAME``) from its static files.
+    """
+
+    def __init__(self, course_key: str | None = None, mode: str = "published") -> None:
         self.course_key = course_key
+        self.mode = mode
+        self._python_lib: tuple[bytes | None] | None = None  # read once per runtime
 
     def can_execute_unsafe_code(self) -> bool:
-        return bool(get_setting("UNSAFE_CODE_EXECUTION"))
+        if get_setting("UNSAFE_CODE_EXECUTION"):
+            return True
+        patterns = getattr(settings, "COURSES_WITH_UNSAFE_CODE", None) or []
+        return bool(self.course_key) and any(re.match(pattern, self.course_key) for pattern in patterns)
 
     def get_python_lib_zip(self) -> bytes | None:
-        return None
+        """The bytes of the course's ``python_lib.zip`` static file (the draft in a draft runtime), or None."""
+        name = getattr(settings, "PYTHON_LIB_FILENAME", None) or "python_lib.zip"
+        if self._python_lib is None:
+            asset = find_course_asset(self.course_key, name, mode=self.mode) if self.course_key else None
+            self._python_lib = (asset.read() if asset is not None else None,)
+        if self.can_execute_unsafe_code():
+            _forget_imported_python_lib(name)
+        return self._python_lib[0]
+
+
+def _forget_imported_python_lib(name: str) -> None:
+    """
+    Make in-process execution import the course library afresh, as a sandbox does every time.
+
+    capa calls ``get_python_lib_zip`` just before it runs a problem's script. codejail's in-process
+    executor puts the library on ``sys.path`` as a relative ``python_lib.zip`` in a new temporary
+    folder each time, but Python keeps what it imported from the last one (modules, and the zip's
+    table of contents keyed by that same relative path): another course's library, or an older version.
+    """
+    for module_name, module in list(sys.modules.items()):
+        loader = getattr(module, "__loader__", None)
+        if isinstance(loader, zipimport.zipimporter) and loader.archive.endswith(name):
+            del sys.modules[module_name]
+    for path in [path for path in sys.path_importer_cache if path.endswith(name)]:
+        del sys.path_importer_cache[path]
+    zip_directories = getattr(zipimport, "_zip_directory_cache", {})
+    for path in [path for path in zip_directories if path.endswith(name)]:
+        del zip_directories[path]
 
 
 class XQueueService:

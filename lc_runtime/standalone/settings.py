@@ -49,6 +49,10 @@ def database_from_environment(default_name: str = "lc_runtime") -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("LC_RUNTIME_DB_NAME", str(LC_RUNTIME_HOME / "db.sqlite3")),
+        # A unit of work reads before it writes: in SQLite's default (deferred) mode two such
+        # transactions fail with "database is locked" instead of waiting. IMMEDIATE takes the write
+        # lock at BEGIN, so concurrent requests queue (up to ``timeout`` seconds) and then succeed.
+        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 30},
     }
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from lc_runtime.web import views
+from lc_runtime.web import assets, views
 
 app_name = "lc_runtime"
 
@@ -18,4 +18,5 @@ urlpatterns = [
         name="handler-no-suffix",
     ),
     path("resource/<str:block_type>/<path:uri>", views.local_resource_view, name="local-resource"),
+    *assets.urlpatterns,  # course static files and /jump_to_id/ targets
 ]

@@ -1,0 +1,126 @@
+"""
+Course-relative URLs in block HTML, rewritten to URLs that work: what ``replace_urls`` does.
+
+Course content links to its own files and pages with edx-platform's portable forms, each written
+right after a quote (``"`` or ``'``, or ``\\"`` inside JSON), as edx-platform's ``static_replace``
+finds them:
+
+=========================  ===========================================================================
+written                    rewritten to
+=========================  ===========================================================================
+``/static/<path>``         the course's static file, served by ``lc_runtime.web`` at
+                           ``<HANDLER_URL_PREFIX>/assets/<course key>/<path>`` (published) or
+                           ``.../assets/draft/<course key>/<path>`` (draft runtimes); a path the
+                           host's own static files hold (``django.contrib.staticfiles``, inside
+                           edx-platform ``/static/images/...``) goes to those instead, as in edx-platform
+``/jump_to_id/<block id>`` ``LC_RUNTIME["JUMP_TO_ID_BASE_URL"]`` + block id (inside edx-platform:
+                           ``/courses/{course_key}/jump_to_id/``), by default lc-runtime's own
+                           ``<HANDLER_URL_PREFIX>/jump_to_id/<course key>/<block id>``
+``/course/<rest>``         ``LC_RUNTIME["COURSE_BASE_URL"]`` + rest (default ``/courses/{course_key}/``,
+                           edx-platform's course pages)
+=========================  ===========================================================================
+
+Rewriting is textual (no query): a rewritten URL never starts with one of these prefixes, so text
+rewritten twice (capa rewrites its own HTML, and the runtime rewrites every rendered fragment) is
+rewritten once.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import cache
+from typing import Literal
+from urllib.parse import quote
+
+from django.apps import apps
+
+from lc_runtime.conf import get_setting
+
+__all__ = [
+    "asset_base_url",
+    "asset_url",
+    "course_base_url",
+    "jump_to_id_base_url",
+    "replace_urls",
+]
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["published", "draft"]
+
+
+@cache
+def _pattern(prefix: str) -> re.Pattern:
+    # edx-platform's static_replace pattern: an opening quote, the prefix, the rest up to the same quote.
+    return re.compile(r"""(?P<quote>\\?['"])(?P<prefix>""" + re.escape(prefix) + r""")(?P<rest>.*?)(?P=quote)""")
+
+
+def _prefix() -> str:
+    return get_setting("HANDLER_URL_PREFIX").rstrip("/")
+
+
+def asset_base_url(course_key: str, mode: Mode = "published") -> str:
+    """The URL the static files of a course run are served under, ending in ``/``."""
+    if mode == "draft":
+        return f"{_prefix()}/assets/draft/{course_key}/"
+    return f"{_prefix()}/assets/{course_key}/"
+
+
+def asset_url(course_key: str, path: str, mode: Mode = "published") -> str:
+    """The URL of one static file of a course run (its path percent-encoded)."""
+    return asset_base_url(course_key, mode) + quote(path)
+
+
+def jump_to_id_base_url(course_key: str) -> str:
+    """Where ``/jump_to_id/<block id>`` links go, the block id appended (see the module's table)."""
+    configured = get_setting("JUMP_TO_ID_BASE_URL")
+    if configured:
+        return configured.format(course_key=course_key)
+    return f"{_prefix()}/jump_to_id/{course_key}/"
+
+
+def course_base_url(course_key: str) -> str:
+    """Where ``/course/<rest>`` links go, the rest appended."""
+    return get_setting("COURSE_BASE_URL").format(course_key=course_key)
+
+
+def _host_static_url(path: str) -> str | None:
+    """The host's URL for ``path`` if its own static files (``django.contrib.staticfiles``) hold it, else None."""
+    if not apps.is_installed("django.contrib.staticfiles"):
+        return None
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    try:
+        if staticfiles_storage.exists(path.split("?", 1)[0]):
+            return staticfiles_storage.url(path.split("?", 1)[0])
+    except Exception as exc:  # noqa: BLE001 - as edx-platform: a storage that cannot answer means "not there"
+        log.warning("staticfiles storage could not look up %r: %s", path, exc)
+    return None
+
+
+def replace_urls(text: str, course_key: str, mode: Mode = "published", *, static_only: bool = False) -> str:
+    """
+    ``text`` with its ``/static/``, ``/jump_to_id/`` and ``/course/`` links made to work (see the module's table).
+
+    ``static_only`` rewrites ``/static/`` links only, as edx-platform's Studio does.
+    """
+    if "/static/" in text:
+        base = asset_base_url(course_key, mode)
+
+        def static(match: re.Match) -> str:
+            quote_mark, rest = match.group("quote"), match.group("rest")
+            # A bare "/static/" becomes the folder's URL, as in edx-platform: scripts append file names to it.
+            target = (_host_static_url(rest) if rest else None) or base + rest
+            return f"{quote_mark}{target}{quote_mark}"
+
+        text = _pattern("/static/").sub(static, text)
+    if static_only:
+        return text
+    if "/jump_to_id/" in text:
+        jump_base = jump_to_id_base_url(course_key)
+        text = _pattern("/jump_to_id/").sub(lambda m: f"{m['quote']}{jump_base}{m['rest']}{m['quote']}", text)
+    if "/course/" in text:
+        course_base = course_base_url(course_key)
+        text = _pattern("/course/").sub(lambda m: f"{m['quote']}{course_base}{m['rest']}{m['quote']}", text)
+    return text

@@ -1,0 +1,316 @@
+"""
+Choosing what one learner sees of the selectors in a course tree, a batch at a time.
+
+The runtime asks :class:`VariantResolver` for the children of a selector's proxy. The resolver
+answers for every unresolved selector a learner can reach in the same unit at once, so rendering a
+unit costs a fixed number of queries whatever its number of selectors and their pool sizes: one
+read of the learner's Variants (once per runtime), one of its partition groups (once, when a
+selector uses partitions), and on a first visit one INSERT and one locking re-read for each of
+those. Nested selectors (a selector inside a pool member) resolve in a further batch when reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from xblock.core import XBlock
+
+from lc_runtime.content.selectors import (
+    NewPartitionGroup,
+    NewVariant,
+    StoredVariant,
+    create_partition_groups,
+    create_variants,
+    learner_partition_groups,
+    learner_variants,
+    new_writer_token,
+    reassign_partition_group,
+    replace_variant,
+    reread_variant,
+)
+from lc_runtime.content.tree import BlockRecord, BlockRef, CourseTree
+from lc_runtime.selectors.base import PoolMember, SelectionContext, Selector, Variant
+from lc_runtime.selectors.seeds import seeded_random
+
+__all__ = ["PARTITION_ASSIGNED_EVENT", "VariantResolver"]
+
+PARTITION_ASSIGNED_EVENT = "xmodule.partitions.assigned_user_to_partition"
+# Where a unit ends when climbing from a selector: the outline levels above Units.
+_ABOVE_UNITS = {"sequential", "chapter", "course"}
+
+
+@dataclass
+class _Pending:
+    record: BlockRecord
+    block: XBlock
+    selector: Selector
+    variant: Variant
+    previous: StoredVariant | None
+    events: list[tuple[str, dict]]
+
+
+class VariantResolver:
+    """The Variants of one learner in one course run, for one runtime (one request)."""
+
+    def __init__(
+        self,
+        *,
+        tree: CourseTree,
+        course_key: str,
+        user_id: int | None,
+        load_block: Callable[[BlockRef], XBlock],
+        usage_key_of: Callable[[BlockRef], str],
+        publish: Callable[[XBlock, str, dict], None],
+    ) -> None:
+        self.tree = tree
+        self.course_key = course_key
+        self.user_id = user_id
+        self._load_block = load_block
+        self._usage_key_of = usage_key_of
+        self._publish = publish
+        self._token = new_writer_token()
+        self._chosen: dict[BlockRef, list[BlockRef]] = {}
+        self._variants: dict[int, StoredVariant] | None = None
+        self._groups: dict[int, int] | None = None
+
+    # ---- what the runtime asks
+
+    def children_of(self, proxy: BlockRecord) -> list[BlockRef]:
+        """The pool members ``proxy``'s selector shows this learner, in order (resolving them if needed)."""
+        if proxy.ref not in self._chosen:
+            batch = self._reachable_unresolved(proxy)
+            self._resolve(batch if proxy.ref in {record.ref for record in batch} else [proxy, *batch])
+        return self._chosen[proxy.ref]
+
+    def variant_of(self, proxy: BlockRecord) -> StoredVariant | None:
+        """The stored Variant behind :meth:`children_of` (None for anonymous learners)."""
+        self.children_of(proxy)
+        return (self._variants or {}).get(proxy.pool_entity_id) if proxy.pool_entity_id is not None else None
+
+    def resolve_below(self, record: BlockRecord) -> None:
+        """Resolve, in one batch, every selector a learner can reach at or below ``record`` (before rendering it)."""
+        batch = self._reachable_unresolved_from(record)
+        if batch:
+            self._resolve(batch)
+
+    def is_visible(self, record: BlockRecord) -> bool:
+        """False for a block below a selector that the learner's Variant does not show (at any level)."""
+        blocks = self.tree.blocks
+        current = record
+        while current.parent is not None:
+            parent = blocks[current.parent]
+            if parent.pool_entity_id is not None and current.ref not in self.children_of(parent):
+                return False
+            current = parent
+        return True
+
+    def reset(self, proxy: BlockRecord) -> None:
+        """Draw again for ``proxy``: the next generation of the learner's Variant, from a fresh seed."""
+        self.children_of(proxy)
+        if self.user_id is None:
+            self._chosen.pop(proxy.ref, None)
+            return
+        stored = self._stored_variants().get(proxy.pool_entity_id)
+        generation = stored.generation + 1 if stored else 1
+        block = self._load_block(proxy.ref)
+        selector = block.selector
+        context = self._context(proxy, selector, generation)
+        variant = selector.get_or_create_variant_for_user(
+            self.user_id, block=block, pool=self._pool(proxy), previous=None, context=context
+        )
+        variant = Variant(variant.members, variant.group_id, generation)
+        new = self._new_variant(proxy, variant)
+        if stored is None:
+            now = create_variants(self.user_id, self.course_key, [new], self._token).get(proxy.pool_entity_id)
+        else:
+            now = replace_variant(self.user_id, self.course_key, new, self._token, replacing=stored)
+        self._settle(proxy, block, now, context.events)
+
+    def _settle(self, proxy: BlockRecord, block: XBlock, stored: StoredVariant | None, events) -> None:
+        """Show what is stored now; send ``events`` only if this request's write is what is stored."""
+        if stored is None:  # another request changed the row first: read what it stored
+            stored = reread_variant(self.user_id, self.course_key, proxy.pool_entity_id)
+        if stored is None:
+            self._chosen[proxy.ref] = []
+            return
+        self._stored_variants()[proxy.pool_entity_id] = stored
+        self._chosen[proxy.ref] = self._visible(self._previous(stored).members)
+        if stored.writer_token == self._token:
+            self._send(block, events)
+
+    # ---- batching
+
+    def _reachable_unresolved(self, proxy: BlockRecord) -> list[BlockRecord]:
+        """The unresolved selectors of ``proxy``'s unit that the learner can reach now, ``proxy`` among them."""
+        blocks = self.tree.blocks
+        top = proxy
+        while top.parent is not None and blocks[top.parent].block_type not in _ABOVE_UNITS:
+            top = blocks[top.parent]
+        return self._reachable_unresolved_from(top)
+
+    def _reachable_unresolved_from(self, top: BlockRecord) -> list[BlockRecord]:
+        blocks = self.tree.blocks
+        found: list[BlockRecord] = []
+        stack = [top]
+        while stack:
+            record = stack.pop()
+            if record.pool_entity_id is not None:
+                if record.ref in self._chosen:
+                    stack.extend(blocks[ref] for ref in self._chosen[record.ref])
+                else:
+                    found.append(record)
+                continue
+            stack.extend(blocks[ref] for ref in record.children if ref in blocks)
+        return found
+
+    def _stored_variants(self) -> dict[int, StoredVariant]:
+        if self._variants is None:
+            self._variants = {} if self.user_id is None else learner_variants(self.user_id, self.course_key)
+        return self._variants
+
+    def _pool(self, proxy: BlockRecord) -> list[PoolMember]:
+        blocks = self.tree.blocks
+        return [PoolMember(blocks[ref].entity_id, *ref) for ref in proxy.children if ref in blocks]
+
+    def _previous(self, stored: StoredVariant | None) -> Variant | None:
+        if stored is None:
+            return None
+        members = tuple(
+            PoolMember(entity_id, block_type, block_id)
+            for entity_id, block_type, block_id in stored.entities
+        )
+        return Variant(members, stored.group_id, stored.generation)
+
+    def _visible(self, members) -> list[BlockRef]:
+        return [member.ref for member in members if member.ref in self.tree.blocks]
+
+    def _context(self, proxy: BlockRecord, selector: Selector, generation: int) -> SelectionContext:
+        usage_key = self._usage_key_of(proxy.ref)
+        rng = seeded_random(
+            "variant", selector.type_name, self.course_key, usage_key, self.user_id, generation, proxy.pool_version_id
+        )
+        return SelectionContext(
+            course_key=self.course_key,
+            usage_key=usage_key,
+            user_id=self.user_id,
+            rng=rng,
+            partition_groups=self._groups or {},
+            usage_key_of=lambda member: self._usage_key_of(member.ref),
+            descendants_of=self._descendant_keys,
+        )
+
+    def _descendant_keys(self, member: PoolMember) -> list[str]:
+        return [self._usage_key_of(record.ref) for record in self.tree.descendants(member.ref)[1:]]
+
+    def _new_variant(self, proxy: BlockRecord, variant: Variant) -> NewVariant:
+        return NewVariant(
+            selector_entity_id=proxy.pool_entity_id,
+            entities=[[m.entity_id, m.block_type, m.block_id] for m in variant.members],
+            selector_version_id=proxy.pool_version_id,
+            rules_version_id=proxy.version_id,
+            group_id=variant.group_id,
+            generation=variant.generation,
+        )
+
+    def _send(self, block: XBlock, events: list[tuple[str, dict]]) -> None:
+        for event_type, data in events:
+            self._publish(block, event_type, data)
+
+    # ---- partitions
+
+    def _assign_partitions(self, needs: Mapping[int, tuple[Mapping[str, Any], XBlock]]) -> None:
+        """Give the learner a group in every partition of ``needs`` that has none (or lost its group)."""
+        if self._groups is None:
+            self._groups = {} if self.user_id is None else learner_partition_groups(self.user_id, self.course_key)
+        missing: list[NewPartitionGroup] = []
+        for partition_id, (partition, block) in needs.items():
+            group_ids = sorted(group["id"] for group in partition.get("groups", []) if "id" in group)
+            current = self._groups.get(partition_id)
+            if current in group_ids or not group_ids:
+                continue
+            rng = seeded_random("partition", self.course_key, partition_id, self.user_id, *group_ids)
+            chosen = rng.choice(group_ids)
+            if self.user_id is None:
+                self._groups[partition_id] = chosen
+            elif current is None:
+                missing.append(NewPartitionGroup(partition_id, chosen))
+            else:  # the learner's group left the partition: assign again, as edx-platform does
+                now, moved = reassign_partition_group(
+                    self.user_id, self.course_key, partition_id, chosen, self._token, replacing=current
+                )
+                self._groups[partition_id] = now
+                if moved:
+                    self._send(block, [(PARTITION_ASSIGNED_EVENT, _assignment_event(partition, chosen))])
+        if missing:
+            stored = create_partition_groups(self.user_id, self.course_key, missing, self._token)
+            for partition_id, (group_id, mine) in stored.items():
+                self._groups[partition_id] = group_id
+                if mine:
+                    partition, block = needs[partition_id]
+                    self._send(block, [(PARTITION_ASSIGNED_EVENT, _assignment_event(partition, group_id))])
+
+    # ---- resolving a batch
+
+    def _resolve(self, batch: list[BlockRecord]) -> None:
+        stored_variants = self._stored_variants()
+        loaded = [(record, self._load_block(record.ref)) for record in batch]
+        needs: dict[int, tuple[Mapping[str, Any], XBlock]] = {}
+        for _record, block in loaded:
+            for partition in block.selector.partitions_used(block):
+                needs.setdefault(partition["id"], (partition, block))
+        if needs:
+            self._assign_partitions(needs)
+
+        pending: list[_Pending] = []
+        for record, block in loaded:
+            selector = block.selector
+            stored = stored_variants.get(record.pool_entity_id)
+            previous = self._previous(stored)
+            context = self._context(record, selector, previous.generation if previous else 0)
+            variant = selector.get_or_create_variant_for_user(
+                self.user_id, block=block, pool=self._pool(record), previous=previous, context=context
+            )
+            self._chosen[record.ref] = self._visible(variant.members)
+            if previous is not None and variant.same_choice(previous):
+                self._send(block, context.events)
+                continue
+            pending.append(_Pending(record, block, selector, variant, stored, context.events))
+
+        if self.user_id is None:  # anonymous learners' draws are not kept
+            for item in pending:
+                self._send(item.block, item.events)
+            return
+        new = [item for item in pending if item.previous is None]
+        if new:
+            stored = create_variants(
+                self.user_id, self.course_key, [self._new_variant(i.record, i.variant) for i in new], self._token
+            )
+            stored_variants.update(stored)
+            for item in new:
+                row = stored.get(item.record.pool_entity_id)
+                if row is not None and row.writer_token != self._token:
+                    # Another request of this learner stored its Variant first: show that one, send nothing.
+                    self._chosen[item.record.ref] = self._visible(self._previous(row).members)
+                    continue
+                self._send(item.block, item.events)
+        # Re-evaluated after a pool or rule change: one conditional UPDATE each (rare: once per change).
+        for item in pending:
+            if item.previous is None:
+                continue
+            now = replace_variant(
+                self.user_id, self.course_key, self._new_variant(item.record, item.variant), self._token,
+                replacing=item.previous,
+            )
+            self._settle(item.record, item.block, now, item.events)
+
+
+def _assignment_event(partition: Mapping[str, Any], group_id: int) -> dict:
+    group_names = {group.get("id"): group.get("name") for group in partition.get("groups", [])}
+    return {
+        "group_id": group_id,
+        "group_name": group_names.get(group_id),
+        "partition_id": partition.get("id"),
+        "partition_name": partition.get("name"),
+    }

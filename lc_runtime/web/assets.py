@@ -1,0 +1,135 @@
+"""
+Views: a course's static files, and lc-runtime's own target for ``/jump_to_id/`` links.
+
+``assets/<course key>/<path>`` serves the published file (one query), ``assets/draft/<course
+key>/<path>`` the draft (staff only). ``<path>`` is the file's path or any spelling with the same
+edx-platform asset name, so the URLs that ``replace_urls`` makes of ``/static/<path>`` work, and so do
+relative links between static files (an HTML file and its scripts). Responses carry the stored
+content type, Content-Length, a strong ETag (the hash of the bytes) and Last-Modified, answer
+``If-None-Match`` with 304, and are never sniffed (``X-Content-Type-Options: nosniff``). Locked files
+go to logged-in users only.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
+from django.urls import path
+from django.utils.html import escape
+from django.utils.http import http_date
+from django.views.decorators.http import require_safe
+from xblock.exceptions import NoSuchUsage
+
+from lc_runtime import api
+from lc_runtime.content.assets import AssetError, find_course_asset
+from lc_runtime.keys import InvalidKey, to_course_key
+
+__all__ = ["asset_view", "draft_asset_view", "jump_to_id_view", "urlpatterns"]
+
+PUBLISHED_MAX_AGE = 5 * 60  # seconds a browser or CDN may reuse a published file before revalidating it
+
+
+def _course_key(course_key: str) -> str:
+    try:
+        return str(to_course_key(course_key))
+    except InvalidKey as exc:
+        raise Http404(str(exc)) from exc
+
+
+def _etag_matches(request, etag: str) -> bool:
+    wanted = request.headers.get("If-None-Match", "")
+    return any(candidate.strip() in (etag, f"W/{etag}", "*") for candidate in wanted.split(","))
+
+
+def _serve(request, course_key: str, path: str, mode: str):
+    try:
+        asset = find_course_asset(_course_key(course_key), path, mode=mode)
+    except AssetError as exc:
+        raise Http404(str(exc)) from exc
+    if asset is None:
+        raise Http404(f"No static file {path!r} in {course_key}")
+    user = getattr(request, "user", None)
+    if asset.locked and not (user is not None and user.is_authenticated):
+        raise PermissionDenied("This file is locked: log in to see it")
+    etag = f'"{asset.hash_digest}"'
+    if mode == "draft" or asset.locked:
+        cache_control = "private, no-cache" if mode == "draft" else f"private, max-age={PUBLISHED_MAX_AGE}"
+    else:
+        cache_control = f"public, max-age={PUBLISHED_MAX_AGE}"
+    if _etag_matches(request, etag):
+        response = HttpResponseNotModified()
+    else:
+        response = FileResponse(asset.open(), content_type=asset.content_type, filename=asset.path.rsplit("/", 1)[-1])
+        response["Content-Length"] = str(asset.size)
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(asset.modified.timestamp())
+    response["Cache-Control"] = cache_control
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_safe
+def asset_view(request, course_key: str, path: str):
+    """A published static file of a course run: for anyone, or for logged-in users if it is locked."""
+    return _serve(request, course_key, path, "published")
+
+
+@require_safe
+def draft_asset_view(request, course_key: str, path: str):
+    """A static file of a course run as its draft stands: for staff only, as every draft."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_staff:
+        raise PermissionDenied("Draft content is for staff only")
+    return _serve(request, course_key, path, "draft")
+
+
+def _jump_target(tree, ref):
+    """The unit to show for a block: the unit holding it, the block itself if it is one, or a container's first unit."""
+    record = tree.blocks[ref]
+    if record.block_type in ("course", "chapter", "sequential"):
+        for descendant in tree.descendants(ref):
+            if descendant.block_type == "vertical":
+                return descendant.ref
+        return ref
+    current = ref
+    while current is not None and tree.blocks[current].block_type != "vertical":
+        current = tree.blocks[current].parent
+    return current or ref
+
+
+@require_safe
+def jump_to_id_view(request, course_key: str, block_id: str):
+    """
+    Where ``/jump_to_id/<block id>`` links lead by default: the published unit that holds the block,
+    rendered for the visitor on a bare page.
+
+    Inside edx-platform, set ``LC_RUNTIME["JUMP_TO_ID_BASE_URL"]`` to the LMS's
+    ``/courses/{course_key}/jump_to_id/`` instead, which opens the courseware there.
+    """
+    key = _course_key(course_key)
+    try:
+        runtime = api.get_runtime(getattr(request, "user", None), course_key=key)
+    except (api.CourseNotFound, api.CourseNotPublished) as exc:
+        raise Http404(str(exc)) from exc
+    matches = sorted(ref for ref in runtime.tree.blocks if ref[1] == block_id)
+    if not matches:
+        raise Http404(f"No block {block_id!r} in {key}")
+    try:
+        unit = runtime.get_block(runtime.usage_key_of(_jump_target(runtime.tree, matches[0])))
+    except NoSuchUsage as exc:
+        raise Http404(str(exc)) from exc
+    fragment = runtime.render(unit, "student_view")
+    title = escape(getattr(unit, "display_name", None) or block_id)
+    page = (
+        f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title>{fragment.head_html()}</head>"
+        f"<body>{fragment.body_html()}{fragment.foot_html()}</body></html>"
+    )
+    return HttpResponse(page)
+
+
+# Mounted by lc_runtime.web.urls. Draft first: "draft" is never a course key.
+urlpatterns = [
+    path("assets/draft/<str:course_key>/<path:path>", draft_asset_view, name="draft-asset"),
+    path("assets/<str:course_key>/<path:path>", asset_view, name="asset"),
+    path("jump_to_id/<str:course_key>/<str:block_id>", jump_to_id_view, name="jump-to-id"),
+]
