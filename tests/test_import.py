@@ -137,17 +137,50 @@ def test_an_unreadable_course_is_refused_and_writes_nothing(tmp_path, course_xml
     assert _row_counts() == before
 
 
+BILLION_LAUGHS = (
+    '<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
+    + ']><html display_name="x">&lol9;</html>'
+)
+
+
 @pytest.mark.django_db
-def test_external_entities_are_never_resolved(tmp_path):
+@pytest.mark.parametrize("attack", ["external entity", "billion laughs"])
+def test_hostile_xml_refuses_the_whole_import_and_writes_nothing(tmp_path, attack):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP SECRET")
     source = _copy_demo(tmp_path)
-    (source / "html" / "after-the-question.xml").write_text(
-        f'<!DOCTYPE html [<!ENTITY leak SYSTEM "file://{secret}">]><html display_name="x">&leak;</html>'
-    )
-    result = api.import_olx(source)
-    assert any("after-the-question" in str(p) for p in result.problems)
-    assert "TOP SECRET" not in str(result)
+    hostile = {
+        "external entity": f'<!DOCTYPE h [<!ENTITY leak SYSTEM "file://{secret}">]><html>&leak;</html>',
+        "billion laughs": BILLION_LAUGHS,
+    }[attack]
+    (source / "html" / "after-the-question.xml").write_text(hostile)
+    before = _row_counts()
+    with pytest.raises(api.OlxError, match="html/after-the-question.xml:1: A DOCTYPE is not allowed in OLX") as refused:
+        api.import_olx(source)
+    assert "TOP SECRET" not in str(refused.value) and "lollol" not in str(refused.value)
+    assert _row_counts() == before
+
+
+@pytest.mark.django_db
+def test_a_zip_bomb_is_refused_and_writes_nothing(tmp_path):
+    """A member that inflates past the limit (101 MB of zeros in a 100 KB archive) is refused before reading."""
+    from lc_runtime.olx.sources import MAX_MEMBER_BYTES
+
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for path in DEMO_COURSE.rglob("*"):
+            if path.is_file():
+                zf.write(path, f"course/{path.relative_to(DEMO_COURSE)}")
+        with zf.open("course/static/zeros.bin", "w", force_zip64=True) as member:
+            chunk = bytes(1024 * 1024)
+            for _ in range(MAX_MEMBER_BYTES // len(chunk) + 1):
+                member.write(chunk)
+    assert bomb.stat().st_size < 1024 * 1024
+    before = _row_counts()
+    with pytest.raises(api.OlxError, match="zeros.bin"):
+        api.import_olx(bomb)
+    assert _row_counts() == before
 
 
 def _tar_with(tmp_path: Path, add) -> Path:

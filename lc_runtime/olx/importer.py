@@ -52,6 +52,7 @@ from lc_runtime.content.writes import (
 from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, InvalidKey, to_course_key, usage_key_for
 from lc_runtime.olx.damaged import DAMAGE_KEY, DamagedBlock
 from lc_runtime.olx.parsing import (
+    HostileOlx,
     OlxError,
     element_to_string,
     is_pointer,
@@ -189,6 +190,8 @@ class _CourseImport:
         own_file = pointer_path(element)
         try:
             definition = resolve_definition(element, self.fs)
+        except HostileOlx:
+            raise  # an attack, not damage: the whole import is refused
         except OlxError as exc:
             if exc.line is not None:  # the block's own file is malformed: where in it
                 where, message = (exc.file, exc.line), exc.message
@@ -657,6 +660,8 @@ def _import_drafts_folder(
     for path in unit_files:
         try:
             unit = read_xml_file(drafts_fs, path)
+        except HostileOlx:
+            raise
         except OlxError as exc:
             importer.problems.append(ImportProblem(f"draft unit not imported: {exc.message}", exc.file, exc.line))
             continue

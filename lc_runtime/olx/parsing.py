@@ -9,6 +9,7 @@ block self-contained: :func:`resolve_definition` follows both kinds of reference
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from fs.base import FS
@@ -16,6 +17,7 @@ from fs.errors import IllegalBackReference, ResourceNotFound
 from lxml import etree
 
 __all__ = [
+    "HostileOlx",
     "OlxError",
     "element_to_string",
     "is_pointer",
@@ -42,6 +44,15 @@ class OlxError(ValueError):
         return f"{where}{block}: {self.message}" if where or block else self.message
 
 
+class HostileOlx(OlxError):
+    """
+    OLX built to attack its reader (entities, a DOCTYPE): not damage to keep but input to refuse.
+
+    Course exports never need either; an import that meets one refuses the whole export and
+    writes nothing, whatever ``strict`` says.
+    """
+
+
 def safe_parser() -> etree.XMLParser:
     """An lxml parser that resolves no entities, reads no DTD and makes no network access."""
     return etree.XMLParser(
@@ -55,17 +66,25 @@ def safe_parser() -> etree.XMLParser:
     )
 
 
+# A DOCTYPE before the root element (after an optional XML declaration and comments).
+_DOCTYPE_PROLOG = re.compile(rb"\A\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*)*<!DOCTYPE", re.DOTALL)
+
+
 def parse_olx(text: str | bytes, *, file: str | None = None) -> etree._Element:
     """Parse OLX text into an element, or raise :class:`OlxError` naming the file and line."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    if _DOCTYPE_PROLOG.match(data[:65536]):
+        # Checked before parsing: entity bombs make libxml2 fail with a syntax error, not name the attack.
+        raise HostileOlx("A DOCTYPE is not allowed in OLX (entities and DTDs are refused)", file=file, line=1)
     try:
-        root = etree.fromstring(text.encode("utf-8") if isinstance(text, str) else text, parser=safe_parser())
+        root = etree.fromstring(data, parser=safe_parser())
     except etree.XMLSyntaxError as exc:
         raise OlxError(exc.msg, file=file, line=exc.lineno) from exc
     for node in root.iter():
         if isinstance(node, etree._Entity):
-            raise OlxError("XML entities are not allowed in OLX", file=file, line=node.sourceline)
+            raise HostileOlx("XML entities are not allowed in OLX", file=file, line=node.sourceline)
     if root.getroottree().docinfo.internalDTD is not None:
-        raise OlxError("A DOCTYPE is not allowed in OLX", file=file, line=1)
+        raise HostileOlx("A DOCTYPE is not allowed in OLX", file=file, line=1)
     return root
 
 
