@@ -9,6 +9,7 @@ import io
 import json
 import os
 import re
+import select
 import shutil
 
 import pytest
@@ -114,6 +115,17 @@ def test_a_first_import_does_not_list_every_block_as_new(db, capsys):
     assert "  new:" not in out and "  changed:" not in out
 
 
+def read_everything(fd: int) -> str:
+    """All a pseudo-terminal holds: one read may return only part of it."""
+    chunks = []
+    while select.select([fd], [], [], 0.5)[0]:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
 def test_import_progress_on_a_terminal_counts_blocks_and_files(db, capsys, tmp_path, monkeypatch):
     source = tmp_path / "course"
     shutil.copytree(DEMO_COURSE, source)
@@ -126,7 +138,7 @@ def test_import_progress_on_a_terminal_counts_blocks_and_files(db, capsys, tmp_p
     try:
         status = cli.main(["import", str(source)])
         terminal.flush()
-        drawn = os.read(controller, 65536).decode()
+        drawn = read_everything(controller)
     finally:
         monkeypatch.undo()
         terminal.close()
