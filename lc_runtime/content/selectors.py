@@ -36,11 +36,11 @@ from django.db import connection, transaction
 from openedx_content import api as content_api
 from openedx_content.applets.publishing.api import set_version_dependencies
 from openedx_content.applets.publishing.contextmanagers import DraftChangeLogContext
-from openedx_content.models_api import Component, Container, PublishableEntity, PublishableEntityVersionDependency
+from openedx_content.models_api import Container, PublishableEntity, PublishableEntityVersionDependency
 
 from lc_runtime.content.models import PartitionGroup, Selector, Variant
-from lc_runtime.content.writes import XBLOCK_NAMESPACE, CourseWriter, bulk_changes, olx_media, utc_now
-from lc_runtime.keys import code_from_block_id, container_code
+from lc_runtime.content.writes import CourseWriter, bulk_changes, utc_now
+from lc_runtime.keys import container_code
 
 __all__ = [
     "SYNTHETIC_UNIT_MARK",
@@ -143,43 +143,11 @@ def write_selector(
     """
     with _draft_change(writer.package_id, writer.created_by):
         pool_id = _write_pool(writer, block_type, block_id, title, pool)
-        code = code_from_block_id(block_id)
-        component = Component.with_publishing_relations.filter(
-            learning_package_id=writer.package_id,
-            component_type__namespace=XBLOCK_NAMESPACE,
-            component_type__name=block_type,
-            component_code=code,
-        ).first()
-        media = olx_media(writer.package_id, block_type, rules_olx)
-        if component is None:
-            component, version = content_api.create_component_and_version(
-                writer.package_id,
-                component_type=writer.component_type(block_type),
-                component_code=code,
-                title=title,
-                created=utc_now(),
-                created_by=writer.created_by,
-                media={"block.xml": media},
-            )
-            outcome = "created"
-        else:
-            draft = component.versioning.draft
-            if (
-                draft is not None
-                and draft.title == title
-                and draft.media.filter(componentversionmedia__path="block.xml", id=media.id).exists()
-                and selector_pool_of(draft.pk) == pool_id
-            ):
-                writer.counts.count(block_type, "unchanged")
-                return component.id
-            version = content_api.create_next_component_version(
-                component.id, media_to_replace={"block.xml": media}, created=utc_now(), title=title,
-                created_by=writer.created_by,
-            )
-            outcome = "updated"
-        set_version_dependencies(version.pk, [pool_id])
-    writer.counts.count(block_type, outcome, block_id)
-    return component.id
+        return writer.write_component(
+            block_type, block_id, rules_olx, title,
+            still_current=lambda version: selector_pool_of(version.pk) == pool_id,
+            on_new_version=lambda version_pk: set_version_dependencies(version_pk, [pool_id]),
+        )
 
 
 # ---- learners: Variants and partition groups

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db import transaction
 from openedx_content import api as content_api
@@ -137,9 +138,23 @@ class CourseWriter:
         return self._component_types[block_type]
 
     def write_component(
-        self, block_type: str, block_id: str, olx: str, title: str, children: Sequence[int] = ()
+        self,
+        block_type: str,
+        block_id: str,
+        olx: str,
+        title: str,
+        children: Sequence[int] = (),
+        *,
+        still_current: Callable[[Any], bool] = lambda _version: True,
+        on_new_version: Callable[[int], None] = lambda _version_pk: None,
     ) -> int:
-        """Store a leaf block's OLX (and, for leaves with children, its child list); return its entity id."""
+        """
+        Store a leaf block's OLX (and, for leaves with children, its child list); return its entity id.
+
+        ``still_current(version)`` adds a condition for an existing version to count as unchanged, and
+        ``on_new_version(version_pk)`` runs after a version is created, in the same draft change
+        (:func:`lc_runtime.content.selectors.write_selector` uses both for a proxy's dependency).
+        """
         code = code_from_block_id(block_id)
         component = (
             Component.with_publishing_relations.filter(
@@ -162,9 +177,10 @@ class CourseWriter:
             )
             outcome = "created"
         else:
-            if _component_unchanged(component.versioning.draft, title, media, children) or self._reuse_version(
-                component, lambda version: _component_unchanged(version, title, media, children)
-            ):
+            def unchanged(version) -> bool:
+                return _component_unchanged(version, title, media, children) and still_current(version)
+
+            if unchanged(component.versioning.draft) or self._reuse_version(component, unchanged):
                 self.counts.count(block_type, "unchanged")
                 return component.id
             version = content_api.create_next_component_version(
@@ -176,6 +192,7 @@ class CourseWriter:
             )
             outcome = "updated"
         _record_children(version.pk, children)
+        on_new_version(version.pk)
         self.counts.count(block_type, outcome, block_id)
         return component.id
 
