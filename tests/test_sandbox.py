@@ -28,7 +28,9 @@ def python_lib(days: int) -> bytes:
     """A python_lib.zip whose ``orbits.martian_year_days()`` returns ``days``."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("orbits.py", f"def martian_year_days():\n    return {days}\n")
+        # A fixed timestamp: the same library must be the same bytes, whenever the test builds it.
+        member = zipfile.ZipInfo("orbits.py", date_time=(2026, 1, 1, 0, 0, 0))
+        archive.writestr(member, f"def martian_year_days():\n    return {days}\n")
     return buffer.getvalue()
 
 
