@@ -14,14 +14,13 @@ Every ``course_key`` argument takes a string or a ``CourseKey``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from opaque_keys.edx.keys import CourseKey, UsageKey
 from xblock.exceptions import NoSuchUsage
 
-from lc_runtime.content.assets import (
+from lc_runtime.content.assets.api import (
     AssetError,
     AssetTooLarge,
     AssetWriter,
@@ -30,26 +29,30 @@ from lc_runtime.content.assets import (
     StoredAsset,
     publish_assets,
 )
-from lc_runtime.content.assets import find_asset as find_package_asset
-from lc_runtime.content.assets import list_assets as list_package_assets
-from lc_runtime.content.runs import (
+from lc_runtime.content.assets.api import find_asset as find_package_asset
+from lc_runtime.content.assets.api import list_assets as list_package_assets
+from lc_runtime.content.courses.api import (
+    CourseNotFound,
+    CourseNotPublished,
     CourseRunError,
     CourseRunExists,
     CourseRunInfo,
     InvalidRunSettings,
+    Mode,
     PublishedSnapshot,
+    PublishSummary,
     SnapshotNotFound,
     create_run,
     list_runs,
     list_snapshots,
+    load_course_tree,
+    package_for_run,
     pin_run,
+    publish_course,
     unpin_run,
     update_run_settings,
 )
-from lc_runtime.content.selectors import variants_of_selector
-from lc_runtime.content.tree import CourseNotFound, CourseNotPublished, load_course_tree
-from lc_runtime.content.writes import PublishSummary, package_for_run, publish_course
-from lc_runtime.fielddata.learner import get_learner_state_store, get_preview_state_store
+from lc_runtime.content.learners.api import get_learner_state_store, get_preview_state_store, variants_of_selector
 from lc_runtime.fielddata.unit_of_work import unit_of_work
 from lc_runtime.keys import InvalidKey, to_course_key, to_usage_key, usage_key_for
 from lc_runtime.olx.exporter import ExportError, ExportResult, export_course
@@ -108,8 +111,6 @@ __all__ = [
     "update_run_settings",
     "xblock_event",
 ]
-
-Mode = Literal["published", "draft"]
 
 
 def import_olx(

@@ -132,11 +132,9 @@ def cmd_import(args) -> int:
         progress.done()
         raise CommandFailed(f"import refused, nothing was written: {exc}") from exc
     progress.done()
-    if args.json:
-        print(json.dumps(result.as_dict(), indent=2))
+    if _printed_as_json(args, result):
         return 0
-    counts = ", ".join(f"{n} {t}" for t, n in sorted(result.blocks_by_type.items()))
-    print(f"Imported {result.course_key}: {result.block_count} blocks ({counts})")
+    print(f"Imported {result.course_key}: {result.block_count} blocks ({_counts_by_type(result)})")
     print(f"  versions: {result.created} created, {result.updated} updated, {result.unchanged} unchanged")
     if result.static_files.files or result.static_files.deleted:
         static = result.static_files
@@ -156,18 +154,27 @@ def cmd_import(args) -> int:
     return 0
 
 
+def _printed_as_json(args, result) -> bool:
+    """With ``--json``, print the result as JSON and say so."""
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+    return bool(args.json)
+
+
+def _counts_by_type(result) -> str:
+    return ", ".join(f"{n} {t}" for t, n in sorted(result.blocks_by_type.items()))
+
+
 def cmd_export(args) -> int:
     from lc_runtime import api
 
     result = api.export_olx(
         args.course_key, args.dest, mode="draft" if args.draft else "published", overwrite=args.overwrite
     )
-    if args.json:
-        print(json.dumps(result.as_dict(), indent=2))
+    if _printed_as_json(args, result):
         return 0
-    counts = ", ".join(f"{n} {t}" for t, n in sorted(result.blocks_by_type.items()))
     print(f"Exported {result.course_key} ({result.mode}) to {result.destination}:")
-    print(f"  {result.block_count} blocks ({counts})")
+    print(f"  {result.block_count} blocks ({_counts_by_type(result)})")
     print(f"  {result.course_files} course files (about, info, tabs), {result.static_files} static files")
     if result.draft_units:
         print(f"  drafts: {len(result.draft_units)} unit(s) with unpublished changes")
@@ -429,21 +436,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lc-runtime", description="Courses in Learning Core, served as XBlocks.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    p = commands.add_parser("import", help="import an OLX course export (folder, .tar.gz or .zip) and publish it")
-    add_import_arguments(p)
-    p.set_defaults(func=cmd_import)
-
-    p = commands.add_parser("export", help="export a course run as OLX (folder or .tar.gz) that edx-platform imports")
-    add_export_arguments(p)
-    p.set_defaults(func=cmd_export)
-
-    p = commands.add_parser("runs", help="list, create, pin and unpin the runs of a course")
-    add_runs_arguments(p)
-    p.set_defaults(func=cmd_runs)
-
-    p = commands.add_parser("variants", help="which learners see which content of one selector")
-    add_variants_arguments(p)
-    p.set_defaults(func=cmd_variants)
+    # The commands manage.py also offers (lc_runtime.management): their arguments live in add_*_arguments.
+    shared = (
+        ("import", "import an OLX course export (folder, .tar.gz or .zip) and publish it", add_import_arguments,
+         cmd_import),
+        ("export", "export a course run as OLX (folder or .tar.gz) that edx-platform imports", add_export_arguments,
+         cmd_export),
+        ("runs", "list, create, pin and unpin the runs of a course", add_runs_arguments, cmd_runs),
+        ("variants", "which learners see which content of one selector", add_variants_arguments, cmd_variants),
+    )
+    for name, help_text, add_arguments, function in shared:
+        p = commands.add_parser(name, help=help_text)
+        add_arguments(p)
+        p.set_defaults(func=function)
 
     p = commands.add_parser("publish", help="publish a course run's draft changes")
     p.add_argument("course_key")

@@ -32,8 +32,8 @@ from django.conf import settings
 
 DEFAULTS: dict[str, Any] = {
     "BLOCK_CLASSES": {},
-    "LEARNER_STATE_STORE": "lc_runtime.fielddata.learner:DjangoLearnerStateStore",
-    "PREVIEW_STATE_STORE": "lc_runtime.fielddata.learner:CacheLearnerStateStore",
+    "LEARNER_STATE_STORE": "lc_runtime.content.learners.api:DjangoLearnerStateStore",
+    "PREVIEW_STATE_STORE": "lc_runtime.content.learners.api:CacheLearnerStateStore",
     "UNSAFE_CODE_EXECUTION": False,
     "HANDLER_SECRET": None,
     "HANDLER_URL_PREFIX": "/lc-runtime",

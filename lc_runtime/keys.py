@@ -43,31 +43,30 @@ class InvalidKey(ValueError):
     """A course key, usage key or block id that cannot be used."""
 
 
-def to_course_key(course_key: str | CourseKey) -> CourseLocator:
-    """Return a ``course-v1:`` course-run key from a string or a key; raise :class:`InvalidKey`."""
-    if isinstance(course_key, CourseLocator):
-        key = course_key
+def _parsed(text, key_class, locator_class, kind: str):
+    """``text`` as a key of ``locator_class`` (a run's, not an old-style one), or :class:`InvalidKey`."""
+    if isinstance(text, locator_class):
+        key = text
     else:
         try:
-            key = CourseKey.from_string(str(course_key))
+            key = key_class.from_string(str(text))
         except InvalidKeyError as exc:
-            raise InvalidKey(f"Not a course key: {course_key!r}") from exc
-    if not isinstance(key, CourseLocator) or key.deprecated:
-        raise InvalidKey(f"Only course-v1: course-run keys are supported, not {course_key!r}")
+            raise InvalidKey(f"Not a {kind} key: {text!r}") from exc
+    if not isinstance(key, locator_class) or key.deprecated:
+        prefix = "course-v1:" if locator_class is CourseLocator else "block-v1:"
+        raise InvalidKey(f"Only {prefix} {kind}{'-run' if kind == 'course' else ''} keys are supported, not {text!r}")
+    return key
+
+
+def to_course_key(course_key: str | CourseKey) -> CourseLocator:
+    """Return a ``course-v1:`` course-run key from a string or a key; raise :class:`InvalidKey`."""
+    key = _parsed(course_key, CourseKey, CourseLocator, "course")
     return key.for_branch(None).replace(version_guid=None)
 
 
 def to_usage_key(usage_key: str | UsageKey) -> BlockUsageLocator:
     """Return a ``block-v1:`` usage key from a string or a key; raise :class:`InvalidKey`."""
-    if isinstance(usage_key, BlockUsageLocator):
-        key = usage_key
-    else:
-        try:
-            key = UsageKey.from_string(str(usage_key))
-        except InvalidKeyError as exc:
-            raise InvalidKey(f"Not a usage key: {usage_key!r}") from exc
-    if not isinstance(key, BlockUsageLocator) or key.deprecated:
-        raise InvalidKey(f"Only block-v1: usage keys are supported, not {usage_key!r}")
+    key = _parsed(usage_key, UsageKey, BlockUsageLocator, "usage")
     return key.replace(course_key=to_course_key(key.course_key))
 
 

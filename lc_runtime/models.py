@@ -1,10 +1,12 @@
-"""Django discovers an app's models here; ours are defined in the content layer."""
+"""Django discovers an app's models here; ours are defined by concept in the content layer."""
 
-from lc_runtime.content.models import (  # noqa: F401
+from lc_runtime.content.assets.models import AssetSettings  # noqa: F401
+from lc_runtime.content.courses.models import (  # noqa: F401
     BlockChild,
     ContainerSettings,
     CourseRoot,
     CourseRootVersion,
     CourseRun,
-    LearnerState,
 )
+from lc_runtime.content.learners.models import LearnerState, LearnerVariant, PartitionGroup  # noqa: F401
+from lc_runtime.content.pools.models import SelectorPool, SelectorPoolVersion  # noqa: F401

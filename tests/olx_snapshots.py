@@ -8,9 +8,8 @@ from pathlib import Path
 from lxml import etree
 
 from lc_runtime import api
-from lc_runtime.content.assets import list_assets
-from lc_runtime.content.course_files import read_course_files
-from lc_runtime.content.tree import load_course_tree
+from lc_runtime.content.assets.api import list_assets
+from lc_runtime.content.courses.api import load_course_tree, read_course_files
 from lc_runtime.keys import usage_key_for
 from lc_runtime.olx.damaged import damage_of
 

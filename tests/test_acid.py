@@ -23,7 +23,7 @@ from lxml import html as lxml_html
 from xblock.fields import BlockScope, Scope, UserScope
 
 from lc_runtime import api
-from lc_runtime.content.models import LearnerState
+from lc_runtime.models import LearnerState
 from tests.conftest import usage
 
 ACID_COURSE = Path(__file__).parent / "fixtures" / "acid-course"

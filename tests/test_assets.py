@@ -24,7 +24,7 @@ from web_fragments.fragment import Fragment
 from xblock.exceptions import NoSuchUsage
 
 from lc_runtime import api
-from lc_runtime.content.assets import asset_name, guess_content_type
+from lc_runtime.content.assets.api import asset_name, guess_content_type
 from lc_runtime.runtime.services import ReplaceURLService
 from lc_runtime.runtime.static_urls import replace_urls
 from tests.conftest import DEMO_KEY, ROOT, shared_olx, usage

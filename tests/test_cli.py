@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from lc_runtime import cli
-from lc_runtime.content.models import CourseRun, LearnerState
+from lc_runtime.models import CourseRun, LearnerState
 from tests.conftest import DEMO_COURSE, DEMO_KEY, usage
 
 PROBLEM = usage(DEMO_KEY, "problem", "orbit-question")

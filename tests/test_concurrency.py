@@ -17,8 +17,8 @@ from django.db import connection
 from webob import Request
 
 from lc_runtime import api
-from lc_runtime.content.models import LearnerState
-from lc_runtime.fielddata.learner import StateKey, get_learner_state_store
+from lc_runtime.content.learners.api import StateKey, get_learner_state_store
+from lc_runtime.models import LearnerState
 from tests.conftest import UOW_COURSE, UOW_KEY, usage
 
 pytestmark = [

@@ -20,8 +20,8 @@ from xblock.exceptions import NoSuchUsage
 
 from lc_runtime import api
 from lc_runtime.blocks.inheritance import DEFAULT_START_DATE
-from lc_runtime.content.models import CourseRun
 from lc_runtime.fielddata.authored import AuthoredFieldReadOnly
+from lc_runtime.models import CourseRun
 from tests.conftest import DEMO_COURSE, DEMO_KEY, usage
 
 pytestmark = pytest.mark.django_db

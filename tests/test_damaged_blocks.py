@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from lc_runtime import api
-from lc_runtime.content.models import LearnerState
+from lc_runtime.models import LearnerState
 from tests.conftest import ROOT, usage
 
 BROKEN_COURSE = ROOT / "tests" / "fixtures" / "broken-course"

@@ -19,8 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from xblock.exceptions import NoSuchUsage
 
 from lc_runtime import api, cli
-from lc_runtime.content.tree import load_course_tree
-from lc_runtime.content.writes import update_container
+from lc_runtime.content.courses.api import load_course_tree, update_container
 from lc_runtime.olx.damaged import damage_of
 from tests.conftest import DEMO_COURSE, DEMO_KEY, ROOT, shared_olx, usage
 from tests.olx_snapshots import (

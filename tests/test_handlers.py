@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from lc_runtime import api
-from lc_runtime.content.models import LearnerState
+from lc_runtime.models import LearnerState
 from lc_runtime.runtime import handler_urls
 from tests.conftest import LEAF_KEY, usage
 

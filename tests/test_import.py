@@ -12,7 +12,7 @@ import pytest
 from fs.memoryfs import MemoryFS
 
 from lc_runtime import api
-from lc_runtime.content.models import CourseRun
+from lc_runtime.models import CourseRun
 from tests.conftest import DEMO_COURSE, DEMO_KEY, usage
 
 

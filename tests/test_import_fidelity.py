@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from lc_runtime import api
-from lc_runtime.content.course_files import read_course_files
-from lc_runtime.content.tree import load_course_tree
+from lc_runtime.content.courses.api import load_course_tree, read_course_files
 from lc_runtime.olx.damaged import damage_of
 from lc_runtime.olx.policy import POLICY_EXTRAS_KEY
 from tests.conftest import ROOT, usage

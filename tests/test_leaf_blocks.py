@@ -16,7 +16,7 @@ import pytest
 import webob
 
 from lc_runtime import api
-from lc_runtime.content.models import LearnerState
+from lc_runtime.models import LearnerState
 from lc_runtime.runtime import runtime as runtime_module
 from tests.conftest import LEAF_KEY, usage
 

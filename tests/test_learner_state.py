@@ -17,15 +17,15 @@ from django.test.utils import CaptureQueriesContext
 from webob import Request
 
 from lc_runtime import api
-from lc_runtime.content.models import LearnerState
-from lc_runtime.fielddata.learner import (
+from lc_runtime.content.learners.api import (
+    DELETED,
     CacheLearnerStateStore,
     DjangoLearnerStateStore,
     StateKey,
     get_learner_state_store,
     get_preview_state_store,
 )
-from lc_runtime.fielddata.unit_of_work import DELETED
+from lc_runtime.models import LearnerState
 from tests.conftest import UOW_KEY, usage
 
 COUNTER_A = usage(UOW_KEY, "lc_test_counter", "counter-a")

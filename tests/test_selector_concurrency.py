@@ -17,7 +17,7 @@ import pytest
 from django.db import connection
 
 from lc_runtime import api
-from lc_runtime.content.models import PartitionGroup, Variant
+from lc_runtime.models import LearnerVariant, PartitionGroup
 from tests.conftest import ROOT, usage
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -93,7 +93,7 @@ def test_concurrent_first_visits_of_one_learner_make_one_variant_each(make_user,
 
     assert errors == []
     assert all(result == results[0] for result in results), "every request shows the same Variants"
-    assert Variant.objects.filter(user_id=ada.id).count() == len(SELECTORS)
+    assert LearnerVariant.objects.filter(user_id=ada.id).count() == len(SELECTORS)
     assert PartitionGroup.objects.filter(user_id=ada.id).count() == 1
     # Every request computed the same draws, but only the requests whose rows won sent their events.
     assert Counter(event.event_type for event in events) == FIRST_VISIT_EVENTS
@@ -115,7 +115,7 @@ def test_concurrent_first_visits_under_repeatable_read(make_user, settings):
     results, errors = race(visit)
     assert errors == []
     assert all(result == results[0] for result in results)
-    assert Variant.objects.filter(user_id=ada.id).count() == len(SELECTORS)
+    assert LearnerVariant.objects.filter(user_id=ada.id).count() == len(SELECTORS)
 
 
 def test_concurrent_first_visits_of_different_learners_do_not_mix(make_user, events):
@@ -126,7 +126,7 @@ def test_concurrent_first_visits_of_different_learners_do_not_mix(make_user, eve
     results, errors = race(lambda index: visit_everything(users[index]))
 
     assert errors == []
-    assert Variant.objects.count() == len(SELECTORS) * THREADS
+    assert LearnerVariant.objects.count() == len(SELECTORS) * THREADS
     assert Counter(event.event_type for event in events) == Counter(
         {name: count * THREADS for name, count in FIRST_VISIT_EVENTS.items()}
     )

@@ -12,8 +12,8 @@ from openedx_content import api as content_api
 from openedx_content.models_api import Component, Container, PublishableEntityVersionDependency
 
 from lc_runtime import api
-from lc_runtime.content.models import Selector
-from lc_runtime.content.selectors import selector_pool_of
+from lc_runtime.content.pools.api import selector_pool_of
+from lc_runtime.models import SelectorPool
 from tests.conftest import ROOT, usage
 
 SELECTOR_COURSE = ROOT / "tests" / "fixtures" / "selector-course"
@@ -35,7 +35,7 @@ def pool_container(block_type: str, block_id: str) -> Container:
 
 
 def test_each_selector_is_a_pool_container_and_a_proxy_that_depends_on_it(selector_course):
-    assert Selector.objects.count() == 7  # the fixture's six built-ins and one plugin selector
+    assert SelectorPool.objects.count() == 7  # the fixture's six built-ins and one plugin selector
     bank = proxy("itembank", "bank")
     pool = pool_container("itembank", "bank")
     assert pool.container_type.type_code == "lc_selector"

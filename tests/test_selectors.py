@@ -13,7 +13,7 @@ from django.test import TestCase
 from xblock.exceptions import NoSuchUsage
 
 from lc_runtime import api
-from lc_runtime.content.models import PartitionGroup, Variant
+from lc_runtime.models import LearnerVariant, PartitionGroup
 from tests.conftest import ROOT, usage
 
 SELECTOR_COURSE = ROOT / "tests" / "fixtures" / "selector-course"
@@ -342,7 +342,7 @@ def test_reset_draws_again_only_where_allowed(selector_course, editable_course, 
         assert len(now) == 2
         draws.add(tuple(now))
     assert len(draws) > 1, "a reset draws again"
-    stored = [v for v in Variant.objects.filter(user_id=ada.id, course_key=KEY) if v.generation]
+    stored = [v for v in LearnerVariant.objects.filter(user_id=ada.id, course_key=KEY) if v.generation]
     assert [v.generation for v in stored] == [6]
 
 
@@ -385,7 +385,7 @@ def test_a_learner_sees_its_variant_rendered_and_authors_see_the_labelled_pool(s
     html = author.render(author.get_block(AB), "author_view").content
     assert "Content for group A." in html and "Content for group B." in html
     assert '<p class="lc-selector-label">A</p>' in html and '<p class="lc-selector-label">B</p>' in html
-    assert Variant.objects.filter(user_id=staff.id).count() == 0, "previews store no Variants"
+    assert LearnerVariant.objects.filter(user_id=staff.id).count() == 0, "previews store no Variants"
 
 
 def test_get_variant_and_learners_by_variant(selector_course, make_user):
@@ -414,7 +414,7 @@ def test_anonymous_learners_get_a_variant_that_is_not_stored(selector_course):
 
     assert len(children(AnonymousUser(), BANK)) == 2
     assert len(children(AnonymousUser(), AB)) == 1
-    assert Variant.objects.count() == 0 and PartitionGroup.objects.count() == 0
+    assert LearnerVariant.objects.count() == 0 and PartitionGroup.objects.count() == 0
 
 
 def test_a_failed_request_stores_no_variant(selector_course, make_user):
@@ -422,9 +422,9 @@ def test_a_failed_request_stores_no_variant(selector_course, make_user):
     with pytest.raises(RuntimeError), api.unit_of_work():
         runtime = api.get_runtime(ada, course_key=KEY)
         runtime.get_block(BANK).get_children()
-        assert Variant.objects.filter(user_id=ada.id).count() == 2  # the unit's two selectors, in one batch
+        assert LearnerVariant.objects.filter(user_id=ada.id).count() == 2  # the unit's two selectors, in one batch
         raise RuntimeError("the request fails later")
-    assert Variant.objects.filter(user_id=ada.id).count() == 0
+    assert LearnerVariant.objects.filter(user_id=ada.id).count() == 0
 
 
 def test_the_variants_command_lists_learners_per_variant(selector_course, make_user, capsys):
@@ -455,11 +455,11 @@ def test_variants_are_reproducible_from_the_seed_and_depend_on_the_secret(select
     assert len({(tuple(bank), tuple(one)) for bank, one in first.values()}) > 1
 
     # Forget every Variant: the same learners draw the same members again (explainable, recomputable).
-    Variant.objects.all().delete()
+    LearnerVariant.objects.all().delete()
     assert {user.id: (children(user, BANK), children(user, RANDOMIZE)) for user in users} == first
 
     # Another deployment's secret draws differently.
-    Variant.objects.all().delete()
+    LearnerVariant.objects.all().delete()
     settings.LC_RUNTIME = {**settings.LC_RUNTIME, "SELECTOR_SEED_SECRET": "another deployment"}
     assert {user.id: (children(user, BANK), children(user, RANDOMIZE)) for user in users} != first
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from lc_runtime import api
-from lc_runtime.content.models import PartitionGroup
+from lc_runtime.models import PartitionGroup
 from tests.conftest import shared_olx
 
 LEARNERS = 16

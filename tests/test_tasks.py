@@ -21,7 +21,7 @@ from django.db import connection
 from openedx_content.models_api import PublishableEntityVersion
 
 from lc_runtime import api
-from lc_runtime.content.models import CourseRun
+from lc_runtime.models import CourseRun
 from lc_runtime.tasks import import_course
 from tests.conftest import DEMO_COURSE, DEMO_KEY, ROOT
 

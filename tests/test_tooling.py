@@ -16,7 +16,7 @@ import pytest
 from django.core.management import CommandError, call_command, get_commands
 
 from lc_runtime import api, cli
-from lc_runtime.content.models import CourseRun
+from lc_runtime.models import CourseRun
 from tests.conftest import DEMO_COURSE, DEMO_KEY
 
 RUN_2 = "course-v1:LcX+Demo+2027"

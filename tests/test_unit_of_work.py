@@ -19,8 +19,8 @@ from django.urls import include, path
 from webob import Request
 
 from lc_runtime import api
-from lc_runtime.content.models import LearnerState
 from lc_runtime.fielddata.unit_of_work import current_unit
+from lc_runtime.models import LearnerState
 from tests.conftest import UOW_KEY, usage
 
 COUNTER_UNIT = usage(UOW_KEY, "vertical", "counter-unit")

@@ -1,6 +1,12 @@
 """
-The content layer: the only code that talks to ``openedx_content.api``.
+The content layer: the only code that talks to openedx-core (``openedx_content``).
 
-It loads the published or draft tree of a course run in a constant number of queries, creates and
-updates components and containers, and publishes. It also owns lc-runtime's own models.
+One package per concept, each entered through its ``api`` module:
+
+- :mod:`lc_runtime.content.courses` — course structure: runs, the tree loader, the writer, pins,
+  the course's files outside its outline;
+- :mod:`lc_runtime.content.pools` — selector storage: pools and their proxies;
+- :mod:`lc_runtime.content.assets` — static files as Learning Core media;
+- :mod:`lc_runtime.content.learners` — what learners do: learner state and its stores, Variant and
+  partition-group rows.
 """

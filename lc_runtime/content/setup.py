@@ -2,10 +2,11 @@
 
 from openedx_content import api as content_api
 
-from lc_runtime.content.models import CourseRoot, CourseRootVersion, Selector, SelectorVersion
+from lc_runtime.content.courses.models import CourseRoot, CourseRootVersion
+from lc_runtime.content.pools.models import SelectorPool, SelectorPoolVersion
 
 
 def register_models() -> None:
-    """Tell openedx-core about our container types: :class:`CourseRoot` and :class:`Selector`."""
+    """Tell openedx-core about our container types: :class:`CourseRoot` and :class:`SelectorPool`."""
     content_api.register_publishable_models(CourseRoot, CourseRootVersion)
-    content_api.register_publishable_models(Selector, SelectorVersion)
+    content_api.register_publishable_models(SelectorPool, SelectorPoolVersion)

@@ -23,19 +23,10 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-__all__ = ["DELETED", "UnitOfWork", "current_unit", "unit_of_work"]
+__all__ = ["UnitOfWork", "current_unit", "unit_of_work"]
 
 log = logging.getLogger(__name__)
 
-
-class _Deleted:
-    """Marks a field deleted inside a unit of work (``del block.field``)."""
-
-    def __repr__(self) -> str:
-        return "DELETED"
-
-
-DELETED = _Deleted()
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("lc_runtime_unit_of_work", default=None)
 

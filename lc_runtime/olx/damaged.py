@@ -153,7 +153,7 @@ class DamagedBlock:
 
 def damage_of(record) -> DamagedBlock | None:
     """
-    The damage a tree record (:class:`lc_runtime.content.tree.BlockRecord`) stands for, or None for a
+    The damage a tree record (:class:`lc_runtime.content.courses.api.BlockRecord`) stands for, or None for a
     healthy block.
     """
     if record.is_container:

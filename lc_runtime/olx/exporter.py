@@ -37,17 +37,15 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from fs.base import FS
 from fs.osfs import OSFS
 from lxml import etree
 
 from lc_runtime.blocks.registry import load_block_class
-from lc_runtime.content.assets import list_assets
-from lc_runtime.content.course_files import read_course_files
-from lc_runtime.content.selectors import SYNTHETIC_UNIT_MARK
-from lc_runtime.content.tree import BlockRecord, BlockRef, CourseTree, load_course_tree
+from lc_runtime.content.assets.api import list_assets
+from lc_runtime.content.courses.api import BlockRecord, BlockRef, CourseTree, Mode, load_course_tree, read_course_files
+from lc_runtime.content.pools.api import SYNTHETIC_UNIT_MARK
 from lc_runtime.keys import to_course_key, usage_key_for
 from lc_runtime.olx.damaged import DamagedBlock, damage_of
 from lc_runtime.olx.parsing import OlxError, is_pointer, parse_olx, pointer_path
@@ -55,7 +53,6 @@ from lc_runtime.olx.policy import POLICY_EXTRAS_KEY, RESERVED_EXTRA_KEYS, attrib
 
 __all__ = ["ExportError", "ExportResult", "export_course"]
 
-Mode = Literal["published", "draft"]
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
 ARCHIVE_FOLDER = "course"
 """The folder a ``.tar.gz`` export holds the OLX root in, as Studio's export does."""

@@ -13,7 +13,7 @@ installed XBlock reads) are collected in :attr:`ImportResult.warnings`.
 
 Besides the outline, an import keeps what an export carries outside it: every course setting of the
 policy (:mod:`lc_runtime.olx.policy`), ``about/``, ``info/`` and ``tabs/`` as detached blocks
-(:mod:`lc_runtime.content.course_files`), and ``drafts/`` as draft versions written after the publish
+(:mod:`lc_runtime.content.courses.course_files`), and ``drafts/`` as draft versions written after the publish
 (:func:`import_drafts`).
 """
 
@@ -36,11 +36,9 @@ from xblock.fields import String
 from lc_runtime.blocks.inheritance import InheritableFieldsMixin
 from lc_runtime.blocks.placeholder import PlaceholderBlock
 from lc_runtime.blocks.registry import load_block_class
-from lc_runtime.content.course_files import COURSE_FILE_FOLDERS, write_course_files
-from lc_runtime.content.draft_units import place_in_draft_container
-from lc_runtime.content.selectors import SYNTHETIC_UNIT_MARK, SYNTHETIC_UNIT_SUFFIX, write_selector
-from lc_runtime.content.writes import (
+from lc_runtime.content.courses.api import (
     CONTAINER_CLASSES,
+    COURSE_FILE_FOLDERS,
     CourseWriter,
     PublishSummary,
     bulk_changes,
@@ -48,7 +46,9 @@ from lc_runtime.content.writes import (
     get_or_create_package,
     package_for_run,
     publish_course,
+    write_course_files,
 )
+from lc_runtime.content.pools.api import SYNTHETIC_UNIT_MARK, SYNTHETIC_UNIT_SUFFIX, write_selector
 from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, InvalidKey, to_course_key, usage_key_for
 from lc_runtime.olx.damaged import DAMAGE_KEY, DamagedBlock
 from lc_runtime.olx.parsing import (
@@ -518,7 +518,7 @@ def import_course(
     after the publish (see :func:`import_drafts`, which callers that publish later call themselves).
 
     ``selectors`` maps the OLX tags of selectors (``split_test``, ...) to their XBlock classes: those
-    elements are stored as a pool and a proxy (:func:`lc_runtime.content.selectors.write_selector`).
+    elements are stored as a pool and a proxy (:func:`lc_runtime.content.pools.api.write_selector`).
     :func:`lc_runtime.api.import_olx` passes the installed selector plugins.
 
     ``course_key`` defaults to the org, course and run that ``course.xml`` names. The export becomes
@@ -690,7 +690,7 @@ def _import_drafts_folder(
                 entity_id = importer.import_block(unit, "sequential", parent_ref, path)
             if entity_id is None:
                 continue
-            if not place_in_draft_container(writer, "sequential", parent, entity_id, index):
+            if not writer.place_in_draft_container("sequential", parent, entity_id, index):
                 importer.problems.append(ImportProblem(
                     f"draft unit not placed: the course has no sequential {parent!r}", file, unit.sourceline,
                     f"vertical/{unit.get('url_name')}",

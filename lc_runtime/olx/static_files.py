@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from fs.base import FS
 from fs.errors import FSError, NoSysPath
 
-from lc_runtime.content.assets import (
+from lc_runtime.content.assets.api import (
     MAX_ASSET_BYTES,
     AssetError,
     AssetWriter,

@@ -65,13 +65,7 @@ def handler_token(
 
 
 def token_is_valid(
-    token: str,
-    mode: str,
-    usage_key: str,
-    user_id: int | None,
-    *,
-    access: Access,
-    handler_name: str = "",
+    token: str, mode: str, usage_key: str, user_id: int | None, *, access: Access, handler_name: str = "",
     suffix: str = "",
 ) -> bool:
     """True if ``token`` was made for exactly this call (see :func:`handler_token`), in this or the previous window."""
@@ -88,13 +82,7 @@ def token_is_valid(
 
 
 def handler_url(
-    mode: str,
-    usage_key: str,
-    user_id: int | None,
-    handler_name: str,
-    suffix: str = "",
-    query: str = "",
-    *,
+    mode: str, usage_key: str, user_id: int | None, handler_name: str, suffix: str = "", query: str = "", *,
     access: Access = "session",
 ) -> str:
     """The signed URL that reaches ``handler_name`` of a block as a user."""

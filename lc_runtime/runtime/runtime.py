@@ -35,10 +35,10 @@ from lc_runtime.blocks.placeholder import ErrorPlaceholderBlock
 from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.blocks.scopes import is_authored, is_learner
 from lc_runtime.conf import get_setting
-from lc_runtime.content.tree import BlockRecord, BlockRef, CourseTree
-from lc_runtime.content.writes import update_component, update_container
+from lc_runtime.content.courses.api import BlockRecord, BlockRef, CourseTree, update_component, update_container
+from lc_runtime.content.learners.api import LearnerStateStore
 from lc_runtime.fielddata.authored import AuthoredFieldData, AuthoredFieldReadOnly
-from lc_runtime.fielddata.learner import LearnerFieldData, LearnerStateStore
+from lc_runtime.fielddata.learner import LearnerFieldData
 from lc_runtime.fielddata.routing import RuntimeFieldData
 from lc_runtime.fielddata.unit_of_work import current_unit, unit_of_work
 from lc_runtime.keys import InvalidKey, to_usage_key, usage_key_for

@@ -34,7 +34,7 @@ from django.utils import translation
 from xblock.reference.user_service import UserService, XBlockUser
 
 from lc_runtime.conf import get_setting
-from lc_runtime.content.assets import find_course_asset
+from lc_runtime.content.assets.api import find_course_asset
 from lc_runtime.runtime.static_urls import replace_urls
 
 __all__ = [

@@ -30,12 +30,12 @@ from __future__ import annotations
 import logging
 import re
 from functools import cache
-from typing import Literal
 from urllib.parse import quote
 
 from django.apps import apps
 
 from lc_runtime.conf import get_setting
+from lc_runtime.content.courses.api import Mode
 
 __all__ = [
     "asset_base_url",
@@ -46,8 +46,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-Mode = Literal["published", "draft"]
 
 
 @cache

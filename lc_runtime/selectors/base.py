@@ -114,12 +114,7 @@ class Selector:
         return ()
 
     def get_or_create_variant_for_user(
-        self,
-        user_id: int | None,
-        *,
-        block: XBlock,
-        pool: Sequence[PoolMember],
-        previous: Variant | None,
+        self, user_id: int | None, *, block: XBlock, pool: Sequence[PoolMember], previous: Variant | None,
         context: SelectionContext,
     ) -> Variant:
         """

@@ -81,12 +81,7 @@ class ItemBankSelector(Selector):
         return [{"usage_key": context.usage_key_of(member)} for member in members]
 
     def get_or_create_variant_for_user(
-        self,
-        user_id: int | None,
-        *,
-        block: XBlock,
-        pool: Sequence[PoolMember],
-        previous: Variant | None,
+        self, user_id: int | None, *, block: XBlock, pool: Sequence[PoolMember], previous: Variant | None,
         context: SelectionContext,
     ) -> Variant:
         before = previous.members if previous else ()

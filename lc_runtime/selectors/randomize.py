@@ -24,12 +24,7 @@ class RandomizeSelector(Selector):
     default_display_name = "Randomize"
 
     def get_or_create_variant_for_user(
-        self,
-        user_id: int | None,
-        *,
-        block: XBlock,
-        pool: Sequence[PoolMember],
-        previous: Variant | None,
+        self, user_id: int | None, *, block: XBlock, pool: Sequence[PoolMember], previous: Variant | None,
         context: SelectionContext,
     ) -> Variant:
         generation = previous.generation if previous else 0

@@ -15,22 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from opaque_keys.edx.keys import CourseKey
 from xblock.core import XBlock
 
-from lc_runtime.content.selectors import (
-    NewPartitionGroup,
-    NewVariant,
-    StoredVariant,
-    create_partition_groups,
-    create_variants,
-    learner_partition_groups,
-    learner_variants,
-    new_writer_token,
-    reassign_partition_group,
-    replace_variant,
-    reread_variant,
-)
-from lc_runtime.content.tree import BlockRecord, BlockRef, CourseTree
+from lc_runtime.content.courses.api import BlockRecord, BlockRef, CourseTree
+from lc_runtime.content.learners import api as learner_data
+from lc_runtime.content.learners.api import NewPartitionGroup, NewVariant, StoredVariant
 from lc_runtime.selectors.base import PoolMember, SelectionContext, Selector, Variant
 from lc_runtime.selectors.seeds import seeded_random
 
@@ -58,7 +48,7 @@ class VariantResolver:
         self,
         *,
         tree: CourseTree,
-        course_key: str,
+        course_key: CourseKey,
         user_id: int | None,
         load_block: Callable[[BlockRef], XBlock],
         usage_key_of: Callable[[BlockRef], str],
@@ -70,7 +60,7 @@ class VariantResolver:
         self._load_block = load_block
         self._usage_key_of = usage_key_of
         self._publish = publish
-        self._token = new_writer_token()
+        self._token = learner_data.new_writer_token()
         self._chosen: dict[BlockRef, list[BlockRef]] = {}
         self._variants: dict[int, StoredVariant] | None = None
         self._groups: dict[int, int] | None = None
@@ -123,15 +113,16 @@ class VariantResolver:
         variant = Variant(variant.members, variant.group_id, generation)
         new = self._new_variant(proxy, variant)
         if stored is None:
-            now = create_variants(self.user_id, self.course_key, [new], self._token).get(proxy.pool_entity_id)
+            created = learner_data.create_variants(self.user_id, self.course_key, [new], self._token)
+            now = created.get(proxy.pool_entity_id)
         else:
-            now = replace_variant(self.user_id, self.course_key, new, self._token, replacing=stored)
+            now = learner_data.replace_variant(self.user_id, self.course_key, new, self._token, replacing=stored)
         self._settle(proxy, block, now, context.events)
 
     def _settle(self, proxy: BlockRecord, block: XBlock, stored: StoredVariant | None, events) -> None:
         """Show what is stored now; send ``events`` only if this request's write is what is stored."""
         if stored is None:  # another request changed the row first: read what it stored
-            stored = reread_variant(self.user_id, self.course_key, proxy.pool_entity_id)
+            stored = learner_data.reread_variant(self.user_id, self.course_key, proxy.pool_entity_id)
         if stored is None:
             self._chosen[proxy.ref] = []
             return
@@ -167,7 +158,8 @@ class VariantResolver:
 
     def _stored_variants(self) -> dict[int, StoredVariant]:
         if self._variants is None:
-            self._variants = {} if self.user_id is None else learner_variants(self.user_id, self.course_key)
+            user_id = self.user_id
+            self._variants = {} if user_id is None else learner_data.learner_variants(user_id, self.course_key)
         return self._variants
 
     def _pool(self, proxy: BlockRecord) -> list[PoolMember]:
@@ -223,7 +215,8 @@ class VariantResolver:
     def _assign_partitions(self, needs: Mapping[int, tuple[Mapping[str, Any], XBlock]]) -> None:
         """Give the learner a group in every partition of ``needs`` that has none (or lost its group)."""
         if self._groups is None:
-            self._groups = {} if self.user_id is None else learner_partition_groups(self.user_id, self.course_key)
+            user_id = self.user_id
+            self._groups = {} if user_id is None else learner_data.learner_partition_groups(user_id, self.course_key)
         missing: list[NewPartitionGroup] = []
         for partition_id, (partition, block) in needs.items():
             group_ids = sorted(group["id"] for group in partition.get("groups", []) if "id" in group)
@@ -237,14 +230,14 @@ class VariantResolver:
             elif current is None:
                 missing.append(NewPartitionGroup(partition_id, chosen))
             else:  # the learner's group left the partition: assign again, as edx-platform does
-                now, moved = reassign_partition_group(
+                now, moved = learner_data.reassign_partition_group(
                     self.user_id, self.course_key, partition_id, chosen, self._token, replacing=current
                 )
                 self._groups[partition_id] = now
                 if moved:
                     self._send(block, [(PARTITION_ASSIGNED_EVENT, _assignment_event(partition, chosen))])
         if missing:
-            stored = create_partition_groups(self.user_id, self.course_key, missing, self._token)
+            stored = learner_data.create_partition_groups(self.user_id, self.course_key, missing, self._token)
             for partition_id, (group_id, mine) in stored.items():
                 self._groups[partition_id] = group_id
                 if mine:
@@ -284,7 +277,7 @@ class VariantResolver:
             return
         new = [item for item in pending if item.previous is None]
         if new:
-            stored = create_variants(
+            stored = learner_data.create_variants(
                 self.user_id, self.course_key, [self._new_variant(i.record, i.variant) for i in new], self._token
             )
             stored_variants.update(stored)
@@ -299,7 +292,7 @@ class VariantResolver:
         for item in pending:
             if item.previous is None:
                 continue
-            now = replace_variant(
+            now = learner_data.replace_variant(
                 self.user_id, self.course_key, self._new_variant(item.record, item.variant), self._token,
                 replacing=item.previous,
             )

@@ -72,12 +72,7 @@ class SplitTestSelector(Selector):
         return (partition,)
 
     def get_or_create_variant_for_user(
-        self,
-        user_id: int | None,
-        *,
-        block: XBlock,
-        pool: Sequence[PoolMember],
-        previous: Variant | None,
+        self, user_id: int | None, *, block: XBlock, pool: Sequence[PoolMember], previous: Variant | None,
         context: SelectionContext,
     ) -> Variant:
         group = context.partition_group(block.user_partition_id)

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_safe
 from xblock.exceptions import NoSuchUsage
 
 from lc_runtime import api
-from lc_runtime.content.assets import AssetError, find_course_asset
+from lc_runtime.content.assets.api import AssetError, find_course_asset
 from lc_runtime.keys import InvalidKey, to_course_key
 
 __all__ = ["asset_view", "draft_asset_view", "jump_to_id_view", "urlpatterns"]

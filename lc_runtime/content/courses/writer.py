@@ -7,41 +7,30 @@ block twice is free and re-importing an unchanged course creates nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from django.db import transaction
 from openedx_content import api as content_api
+from openedx_content.applets.publishing.api import set_version_dependencies
+from openedx_content.applets.publishing.contextmanagers import DraftChangeLogContext
 from openedx_content.models_api import (
     Component,
     Container,
     Draft,
     LearningPackage,
     PublishableEntity,
+    PublishableEntityVersionDependency,
     Section,
     Subsection,
     Unit,
 )
 
-from lc_runtime.content.models import BlockChild, ContainerSettings, CourseRoot, CourseRun
-from lc_runtime.content.tree import OLX_PATH
+from lc_runtime.content.courses.models import BlockChild, ContainerSettings, CourseRoot, CourseRun
+from lc_runtime.content.courses.tree import OLX_PATH
 from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, code_from_block_id, container_code
-
-__all__ = [
-    "CONTAINER_CLASSES",
-    "CourseWriter",
-    "PublishSummary",
-    "bulk_changes",
-    "ensure_course_run",
-    "get_or_create_package",
-    "package_for_run",
-    "publish_course",
-    "update_component",
-    "update_container",
-]
 
 XBLOCK_NAMESPACE = "xblock.v1"
 CONTAINER_CLASSES: dict[str, type[Container]] = {
@@ -72,29 +61,47 @@ def get_or_create_package(package_ref: str, title: str) -> int:
     return package.id
 
 
-def package_for_run(course_key: str) -> int | None:
+def package_for_run(course_key) -> int | None:
     """The LearningPackage id of a course run, or None if the run does not exist."""
-    return CourseRun.objects.filter(course_key=course_key).values_list("learning_package_id", flat=True).first()
+    return (
+        CourseRun.objects.filter(course_key=str(course_key)).values_list("learning_package_id", flat=True).first()
+    )
 
 
-def ensure_course_run(course_key: str, package_id: int, root_entity_id: int) -> None:
+def package_of_run_query(course_key):
+    """A one-row query of the run's package id, to use as a subquery (no query of its own)."""
+    return CourseRun.objects.filter(course_key=str(course_key)).values("learning_package_id")[:1]
+
+
+def ensure_course_run(course_key, package_id: int, root_entity_id: int) -> None:
     """Create the run record of ``course_key`` (or point it at ``root_entity_id`` again)."""
     CourseRun.objects.update_or_create(
-        course_key=course_key, defaults={"learning_package_id": package_id, "root_id": root_entity_id}
+        course_key=str(course_key), defaults={"learning_package_id": package_id, "root_id": root_entity_id}
     )
 
 
 @contextmanager
 def bulk_changes(package_id: int, *, changed_by: int | None = None) -> Iterator[None]:
-    """Group every draft change inside into one DraftChangeLog and one event, in one transaction."""
-    with content_api.bulk_draft_changes_for(package_id, changed_by=changed_by, changed_at=utc_now()):
+    """
+    Group every draft change inside into one DraftChangeLog and one event, in one transaction.
+
+    Inside a change already open for the package, join it: versions and the dependencies declared
+    for them always land in one change log.
+    """
+    active = DraftChangeLogContext.get_active_draft_change_log(package_id)
+    opened = (
+        nullcontext() if active is not None
+        else content_api.bulk_draft_changes_for(package_id, changed_by=changed_by, changed_at=utc_now())
+    )
+    with opened:
         yield
 
 
 @dataclass
-class WriteCounts:
+class ChangeCounts:
     """
-    How many versions a writer created, by kind, and which blocks got one.
+    What a writer did, by outcome: how many blocks (or files) it created, updated, left unchanged or
+    deleted, by type, and which ones (``"type/id"``, in write order).
 
     ``unchanged`` counts the writes that created no version: the draft already had the content, or
     an existing version had it and the draft was pointed back at it (see ``CourseWriter._reuse_version``).
@@ -103,16 +110,64 @@ class WriteCounts:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    deleted: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
-    # "type/id" of each block that got a first version (created) or a next one (updated), in write order.
     created_blocks: list[str] = field(default_factory=list)
     updated_blocks: list[str] = field(default_factory=list)
+    deleted_blocks: list[str] = field(default_factory=list)
 
     def count(self, block_type: str, outcome: str, block_id: str | None = None) -> None:
+        """Count one write of ``outcome`` (``created``, ``updated``, ``unchanged`` or ``deleted``)."""
         setattr(self, outcome, getattr(self, outcome) + 1)
         self.by_type[block_type] = self.by_type.get(block_type, 0) + 1
-        if block_id is not None and outcome in ("created", "updated"):
+        if block_id is not None and outcome != "unchanged":
             getattr(self, f"{outcome}_blocks").append(f"{block_type}/{block_id}")
+
+
+@dataclass(frozen=True)
+class DraftContainer:
+    """A container's current draft: what a next draft version must keep."""
+
+    entity_id: int
+    title: str
+    children: list[int]
+    fields: dict
+    extra_attributes: dict
+
+
+def _container_by_code(package_id: int, code: str) -> Container | None:
+    return Container.objects.filter(learning_package_id=package_id, container_code=code).first()
+
+
+def _entity_ids(version) -> list[int]:
+    """The entity ids a container version lists, in order."""
+    rows = version.entity_list.entitylistrow_set.order_by("order_num")
+    return list(rows.values_list("entity_id", flat=True))
+
+
+def _settings_of(version) -> ContainerSettings | None:
+    return ContainerSettings.objects.filter(container_version_id=version.pk).first() if version else None
+
+
+def _outline_code(olx_tag: str, block_id: str) -> str:
+    # Every run's course root is the one container "course.course".
+    return container_code(olx_tag, COURSE_ROOT_BLOCK_ID if olx_tag == "course" else block_id)
+
+
+def draft_container(package_id: int, olx_tag: str, block_id: str) -> DraftContainer | None:
+    """The draft of an outline container of the package, or None if it has none (missing or deleted)."""
+    container = _container_by_code(package_id, _outline_code(olx_tag, block_id))
+    draft = container.versioning.draft if container is not None else None
+    if draft is None:
+        return None
+    settings = _settings_of(draft)
+    return DraftContainer(
+        container.id,
+        draft.title,
+        _entity_ids(draft),
+        dict(settings.fields) if settings else {},
+        dict(settings.extra_attributes) if settings else {},
+    )
 
 
 class CourseWriter:
@@ -126,7 +181,7 @@ class CourseWriter:
     def __init__(self, package_id: int, *, created_by: int | None = None) -> None:
         self.package_id = package_id
         self.created_by = created_by
-        self.counts = WriteCounts()
+        self.counts = ChangeCounts()
         self._component_types: dict[str, object] = {}
 
     def component_type(self, block_type: str):
@@ -145,15 +200,14 @@ class CourseWriter:
         title: str,
         children: Sequence[int] = (),
         *,
-        still_current: Callable[[Any], bool] = lambda _version: True,
-        on_new_version: Callable[[int], None] = lambda _version_pk: None,
+        depends_on: Sequence[int] = (),
     ) -> int:
         """
         Store a leaf block's OLX (and, for leaves with children, its child list); return its entity id.
 
-        ``still_current(version)`` adds a condition for an existing version to count as unchanged, and
-        ``on_new_version(version_pk)`` runs after a version is created, in the same draft change
-        (:func:`lc_runtime.content.selectors.write_selector` uses both for a proxy's dependency).
+        ``depends_on`` names entities every version of the component depends on (a selector's proxy
+        depends on its pool): a new version declares them in the same draft change, and a version
+        with other dependencies does not count as unchanged.
         """
         code = code_from_block_id(block_id)
         component = (
@@ -165,34 +219,38 @@ class CourseWriter:
             ).first()
         )
         media = olx_media(self.package_id, block_type, olx)
-        if component is None:
-            component, version = content_api.create_component_and_version(
-                self.package_id,
-                component_type=self.component_type(block_type),
-                component_code=code,
-                title=title,
-                created=utc_now(),
-                created_by=self.created_by,
-                media={OLX_PATH: media},
-            )
-            outcome = "created"
-        else:
-            def unchanged(version) -> bool:
-                return _component_unchanged(version, title, media, children) and still_current(version)
+        with bulk_changes(self.package_id, changed_by=self.created_by):
+            if component is None:
+                component, version = content_api.create_component_and_version(
+                    self.package_id,
+                    component_type=self.component_type(block_type),
+                    component_code=code,
+                    title=title,
+                    created=utc_now(),
+                    created_by=self.created_by,
+                    media={OLX_PATH: media},
+                )
+                outcome = "created"
+            else:
+                def unchanged(version) -> bool:
+                    return _component_unchanged(version, title, media, children) and (
+                        not depends_on or _dependencies_of(version.pk) == sorted(depends_on)
+                    )
 
-            if unchanged(component.versioning.draft) or self._reuse_version(component, unchanged):
-                self.counts.count(block_type, "unchanged")
-                return component.id
-            version = content_api.create_next_component_version(
-                component.id,
-                media_to_replace={OLX_PATH: media},
-                created=utc_now(),
-                title=title,
-                created_by=self.created_by,
-            )
-            outcome = "updated"
-        _record_children(version.pk, children)
-        on_new_version(version.pk)
+                if unchanged(component.versioning.draft) or self._reuse_version(component, unchanged):
+                    self.counts.count(block_type, "unchanged")
+                    return component.id
+                version = content_api.create_next_component_version(
+                    component.id,
+                    media_to_replace={OLX_PATH: media},
+                    created=utc_now(),
+                    title=title,
+                    created_by=self.created_by,
+                )
+                outcome = "updated"
+            _record_children(version.pk, children)
+            if depends_on:
+                set_version_dependencies(version.pk, list(depends_on))
         self.counts.count(block_type, outcome, block_id)
         return component.id
 
@@ -205,13 +263,32 @@ class CourseWriter:
         fields: dict,
         extra_attributes: dict | None = None,
     ) -> int:
-        """Store a container (course, chapter, sequential, vertical) with its settings; return its entity id."""
-        container_cls = CONTAINER_CLASSES[olx_tag]
-        code = _container_code(olx_tag, block_id)
-        extra_attributes = extra_attributes or {}
+        """Store an outline container (course, chapter, sequential, vertical) with its settings; return its id."""
+        settings = (fields, extra_attributes or {})
+        return self.write_entity_list(
+            CONTAINER_CLASSES[olx_tag], _outline_code(olx_tag, block_id), title, children, settings,
+            label=(olx_tag, block_id),
+        )
+
+    def write_entity_list(
+        self,
+        container_cls: type[Container],
+        code: str,
+        title: str,
+        children: Sequence[int],
+        settings: tuple[dict, dict] | None = None,
+        *,
+        label: tuple[str, str] | None = None,
+    ) -> int:
+        """
+        Store any container of the package: ``children`` (entity ids, in order) and, for outline
+        containers, ``settings`` (fields, extra attributes) as its :class:`ContainerSettings`; return
+        its entity id. ``label`` (block type, block id) counts it in :attr:`counts` (blocks of the
+        outline are counted; a selector's pool is part of its selector, counted once as the proxy).
+        """
         entities_by_id = {entity.id: entity for entity in PublishableEntity.objects.filter(id__in=list(children))}
         entities = [entities_by_id[child] for child in children]
-        container = Container.objects.filter(learning_package_id=self.package_id, container_code=code).first()
+        container = _container_by_code(self.package_id, code)
         if container is None:
             container, version = content_api.create_container_and_version(
                 self.package_id,
@@ -227,22 +304,45 @@ class CourseWriter:
             draft = container.versioning.draft
 
             def same(version) -> bool:
-                return self._container_unchanged(version, title, children, fields, extra_attributes)
+                return _container_unchanged(version, title, children, settings)
 
             if (draft is not None and same(draft)) or self._reuse_version(container, same):
-                self.counts.count(olx_tag, "unchanged")
+                if label is not None:
+                    self.counts.count(label[0], "unchanged")
                 return container.id
             version = content_api.create_next_container_version(
                 container.id, title=title, entities=entities, created=utc_now(), created_by=self.created_by
             )
             outcome = "updated"
-        ContainerSettings.objects.create(
-            container_version_id=version.pk, fields=fields, extra_attributes=extra_attributes
-        )
-        self.counts.count(olx_tag, outcome, block_id)
+        if settings is not None:
+            ContainerSettings.objects.create(
+                container_version_id=version.pk, fields=settings[0], extra_attributes=settings[1]
+            )
+        if label is not None:
+            self.counts.count(label[0], outcome, label[1])
         return container.id
 
-    def _reuse_version(self, content_object, same: Callable[[object], bool]) -> bool:
+    def place_in_draft_container(self, olx_tag: str, block_id: str, child_entity_id: int, index: int | None) -> bool:
+        """
+        Make the draft of container ``olx_tag``/``block_id`` list ``child_entity_id`` at ``index``.
+
+        What importing an export's ``drafts/`` needs: a draft Unit names its parent and its position
+        there, and when the parent does not list it yet, the parent's next draft does (the published
+        parent is untouched). A child already listed stays where it is; a new one goes at ``index``
+        (clamped to the list, or at the end when None). Returns False when the container has no draft.
+        """
+        parent = draft_container(self.package_id, olx_tag, block_id)
+        if parent is None:
+            return False
+        if child_entity_id in parent.children:
+            return True
+        children = list(parent.children)
+        position = len(children) if index is None else max(0, min(index, len(children)))
+        children.insert(position, child_entity_id)
+        self.write_container(olx_tag, block_id, parent.title, children, parent.fields, parent.extra_attributes)
+        return True
+
+    def _reuse_version(self, content_object, same) -> bool:
         """
         Point the draft of ``content_object`` (a Component or Container whose draft differs from what is
         being written) back at an existing version for which ``same(version)`` holds, if there is one:
@@ -261,24 +361,20 @@ class CourseWriter:
             return True
         return False
 
-    @staticmethod
-    def _container_unchanged(draft, title: str, children: Sequence[int], fields: dict, extra: dict) -> bool:
-        if draft.title != title:
-            return False
-        rows = draft.entity_list.entitylistrow_set.order_by("order_num").values_list("entity_id", flat=True)
-        if list(rows) != list(children):
-            return False
-        stored = _settings_of(draft)
-        return stored is not None and stored.fields == fields and stored.extra_attributes == extra
+
+def _container_unchanged(version, title: str, children: Sequence[int], settings: tuple[dict, dict] | None) -> bool:
+    if version.title != title or _entity_ids(version) != list(children):
+        return False
+    if settings is None:
+        return True
+    stored = _settings_of(version)
+    return stored is not None and (stored.fields, stored.extra_attributes) == settings
 
 
-def _container_code(olx_tag: str, block_id: str) -> str:
-    # Every run's course root is the one container "course.course".
-    return container_code(olx_tag, COURSE_ROOT_BLOCK_ID if olx_tag == "course" else block_id)
-
-
-def _settings_of(version) -> ContainerSettings | None:
-    return ContainerSettings.objects.filter(container_version_id=version.pk).first() if version else None
+def _dependencies_of(version_id: int) -> list[int]:
+    """The entities a version depends on, by id."""
+    rows = PublishableEntityVersionDependency.objects.filter(referring_version_id=version_id)
+    return sorted(rows.values_list("referenced_entity_id", flat=True))
 
 
 def _child_ids(version) -> list[int]:
@@ -307,7 +403,12 @@ def _component_unchanged(draft, title: str, media, children: Sequence[int]) -> b
 def update_component(
     package_id: int, block_type: str, block_id: str, olx: str, title: str, *, created_by: int | None = None
 ) -> bool:
-    """Make ``olx`` the next draft of an existing component, if it differs; return whether it did."""
+    """
+    Make ``olx`` the next draft of an existing component, if it differs; return whether it did.
+
+    The new version keeps the draft's children and what it depends on (a selector's proxy keeps
+    depending on its pool), declared in the same draft change.
+    """
     component = content_api.get_component_by_code(
         package_id, XBLOCK_NAMESPACE, block_type, code_from_block_id(block_id)
     )
@@ -316,14 +417,13 @@ def update_component(
     children = _child_ids(draft)  # a block's own save never changes its children
     if _component_unchanged(draft, title, media, children):
         return False
-    # A selector's proxy keeps depending on its pool: the new version and its dependency are one change.
-    from lc_runtime.content.selectors import declare_selector_dependency  # noqa: PLC0415 (selectors imports us)
-
+    depends_on = _dependencies_of(draft.pk) if draft is not None else []
     with bulk_changes(package_id, changed_by=created_by):
         version = content_api.create_next_component_version(
             component.id, media_to_replace={OLX_PATH: media}, created=utc_now(), title=title, created_by=created_by
         )
-        declare_selector_dependency(draft.pk if draft else None, version.pk)
+        if depends_on:
+            set_version_dependencies(version.pk, depends_on)
     _record_children(version.pk, children)
     return True
 
@@ -332,7 +432,7 @@ def update_container(
     package_id: int, olx_tag: str, block_id: str, title: str, fields: dict, *, created_by: int | None = None
 ) -> bool:
     """Give an existing container new settings (same children) as its next draft, if they differ."""
-    container = content_api.get_container_by_code(package_id, _container_code(olx_tag, block_id))
+    container = content_api.get_container_by_code(package_id, _outline_code(olx_tag, block_id))
     draft = container.versioning.draft
     stored = _settings_of(draft)
     extra = stored.extra_attributes if stored else {}

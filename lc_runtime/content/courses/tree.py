@@ -19,6 +19,7 @@ from typing import Literal
 from django.core.cache import caches
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import OuterRef, Subquery
+from opaque_keys.edx.keys import CourseKey
 from openedx_content.models_api import (
     ComponentVersionMedia,
     DraftChangeLog,
@@ -28,28 +29,19 @@ from openedx_content.models_api import (
     PublishLog,
 )
 
-from lc_runtime.content.models import BlockChild, ContainerSettings, CourseRun
-from lc_runtime.content.pins import published_versions_as_of
-from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, block_id_from_code, parse_container_code
-
-__all__ = [
-    "BlockRecord",
-    "BlockRef",
-    "CourseNotFound",
-    "CourseNotPublished",
-    "CourseTree",
-    "Mode",
-    "load_course_tree",
-]
+from lc_runtime.content.courses.models import BlockChild, ContainerSettings, CourseRun
+from lc_runtime.content.courses.pins import published_versions_as_of
+from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, block_id_from_code, parse_container_code, to_course_key
 
 Mode = Literal["published", "draft"]
+"""Which state of a course a reader sees: ``published`` (learners, the LMS) or ``draft`` (authors, Studio)."""
+MODES: tuple[Mode, ...] = ("published", "draft")
 BlockRef = tuple[str, str]
 """(block type, block id): a block's name inside a course tree, whatever the run."""
 
 OLX_PATH = "block.xml"
-SELECTOR_TYPE_CODE = "lc_selector"
 TREE_CACHE_ALIAS = "default"
-TREE_CACHE_VERSION = 2
+TREE_CACHE_VERSION = 3  # 3: course_key is a CourseKey
 TREE_CACHE_TIMEOUT = 60 * 60 * 24
 
 
@@ -91,7 +83,7 @@ class BlockRecord:
 class CourseTree:
     """A snapshot of one course run's tree in one mode."""
 
-    course_key: str
+    course_key: CourseKey
     learning_package_id: int
     mode: Mode
     snapshot: str
@@ -122,6 +114,13 @@ class CourseTree:
         return found
 
 
+def check_mode(mode: str) -> Mode:
+    """``mode`` if it is one of :data:`MODES`, else ValueError."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'published' or 'draft', not {mode!r}")
+    return mode  # type: ignore[return-value]
+
+
 def _branch(mode: Mode) -> str:
     return "published" if mode == "published" else "draft"
 
@@ -144,7 +143,7 @@ def _branch_version(entity, branch: str) -> PublishableEntityVersion | None:
         return None
 
 
-def load_course_tree(course_key: str, *, mode: Mode) -> CourseTree:
+def load_course_tree(course_key: CourseKey, *, mode: Mode) -> CourseTree:
     """
     Return the tree of ``course_key`` in ``mode`` (``published`` for learners, ``draft`` for authors).
 
@@ -161,7 +160,7 @@ def load_course_tree(course_key: str, *, mode: Mode) -> CourseTree:
     run = (
         CourseRun.objects.select_related(f"root__{branch}__version__containerversion", "pinned_publish_log")
         .annotate(snapshot=Subquery(latest_log.values("uuid")[:1]))
-        .filter(course_key=course_key)
+        .filter(course_key=str(course_key))
         .first()
     )
     if run is None:
@@ -249,7 +248,9 @@ def _build_tree(run: CourseRun, root_version, branch: str, mode: Mode, snapshot:
         record.extra_attributes = settings.extra_attributes
 
     refs_by_entity = {record.entity_id: ref for ref, record in blocks.items()}
-    return CourseTree(run.course_key, run.learning_package_id, mode, snapshot, root.ref, blocks, refs_by_entity)
+    return CourseTree(
+        to_course_key(run.course_key), run.learning_package_id, mode, snapshot, root.ref, blocks, refs_by_entity
+    )
 
 
 def _walk_containers(
@@ -297,11 +298,14 @@ def _walk_containers(
 
 
 def _attach_selector_pools(components: dict[int, BlockRecord], branch: str) -> dict[int, list[BlockRecord]]:
-    """Mark the selector proxies among ``components``; return their pools' entity lists to walk."""
+    """
+    Mark the selector proxies among ``components``; return their pools' entity lists to walk.
+
+    A proxy is a component whose version depends on a container (its pool): no other component does.
+    """
     dependencies = (
         PublishableEntityVersionDependency.objects.filter(
-            referring_version_id__in=list(components),
-            referenced_entity__container__container_type__type_code=SELECTOR_TYPE_CODE,
+            referring_version_id__in=list(components), referenced_entity__container__isnull=False
         )
         .select_related(f"referenced_entity__{branch}__version__containerversion")
     )

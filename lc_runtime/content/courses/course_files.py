@@ -16,34 +16,16 @@ from __future__ import annotations
 import mimetypes
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from openedx_content import api as content_api
 from openedx_content.models_api import ComponentVersionMedia, Media
 
-from lc_runtime.content.writes import XBLOCK_NAMESPACE, utc_now
+from lc_runtime.content.courses.tree import Mode, check_mode
+from lc_runtime.content.courses.writer import XBLOCK_NAMESPACE, ChangeCounts, utc_now
 from lc_runtime.keys import code_from_block_id
-
-__all__ = [
-    "COURSE_FILE_FOLDERS",
-    "CourseFileCounts",
-    "course_file_group",
-    "read_course_files",
-    "write_course_files",
-]
 
 COURSE_FILE_FOLDERS: dict[str, str] = {"about": "about", "info": "course_info", "tabs": "static_tab"}
 """Export folder -> the detached block type its files belong to."""
-
-
-@dataclass
-class CourseFileCounts:
-    """What :func:`write_course_files` did, by component."""
-
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
 
 
 def course_file_group(path: str) -> tuple[str, str] | None:
@@ -99,7 +81,7 @@ def _detached_components(package_id: int):
 
 def write_course_files(
     package_id: int, files: Mapping[str, bytes], *, created_by: int | None = None
-) -> CourseFileCounts:
+) -> ChangeCounts:
     """
     Make ``files`` ({export path: bytes}) the draft detached blocks of the package.
 
@@ -116,12 +98,11 @@ def write_course_files(
         (component.component_type.name, component.component_code): component
         for component in _detached_components(package_id)
     }
-    counts = CourseFileCounts()
+    counts = ChangeCounts()
     written_codes: set[tuple[str, str]] = set()
     for (block_type, name), group_files in sorted(groups.items()):
         code = code_from_block_id(name)
         written_codes.add((block_type, code))
-        label = f"{block_type}/{name}"
         media = {path: _media_for(package_id, path, data) for path, data in sorted(group_files.items())}
         component = existing.get((block_type, code))
         draft = component.versioning.draft if component is not None else None
@@ -135,14 +116,14 @@ def write_course_files(
                 created_by=created_by,
                 media=media,
             )
-            counts.created.append(label)
+            counts.count(block_type, "created", name)
             continue
         current = (
             dict(ComponentVersionMedia.objects.filter(component_version=draft).values_list("path", "media_id"))
             if draft is not None else None
         )
         if current == {path: item.id for path, item in media.items()}:
-            counts.unchanged.append(label)
+            counts.count(block_type, "unchanged")
             continue
         replace: dict = dict(media)
         for path in current or {}:
@@ -150,21 +131,21 @@ def write_course_files(
         content_api.create_next_component_version(
             component.id, media_to_replace=replace, created=utc_now(), title=name, created_by=created_by
         )
-        counts.updated.append(label)
+        counts.count(block_type, "updated", name)
     for (block_type, code), component in sorted(existing.items()):
         if (block_type, code) not in written_codes and component.versioning.draft is not None:
             content_api.soft_delete_draft(component.publishable_entity_id, deleted_by=created_by)
-            counts.removed.append(f"{block_type}/{code}")
+            counts.count(block_type, "deleted", code)
     return counts
 
 
-def read_course_files(package_id: int, *, mode: str = "published") -> dict[str, bytes]:
+def read_course_files(package_id: int, *, mode: Mode = "published") -> dict[str, bytes]:
     """
     The files of the package's detached blocks, {export path: bytes}, as published or as drafted.
 
     Two queries, plus one storage read per file kept as file media.
     """
-    branch = "published" if mode == "published" else "draft"
+    branch = check_mode(mode)
     version_ids = [
         version_id
         for version_id in _detached_components(package_id).values_list(

@@ -1,7 +1,7 @@
 """
 Course runs: several runs of one course sharing one LearningPackage.
 
-A run (``course-v1:Org+Course+Run2``) is a row of :class:`~lc_runtime.content.models.CourseRun`:
+A run (``course-v1:Org+Course+Run2``) is a row of :class:`~lc_runtime.content.courses.models.CourseRun`:
 its key, the package and course root it shows, its own settings (``start``, ``end``, enrollment
 dates) and optionally a pin to one published snapshot (a PublishLog of the package). Creating a run
 from another writes that one row and copies no content; both runs then read the same components and
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
@@ -28,26 +28,9 @@ from django.db.models import Count
 from openedx_content.models_api import PublishLog
 from xblock.fields import Date
 
-from lc_runtime.content.models import CourseRun
-from lc_runtime.content.tree import CourseNotFound
+from lc_runtime.content.courses.models import CourseRun
+from lc_runtime.content.courses.tree import CourseNotFound
 from lc_runtime.keys import to_course_key
-
-__all__ = [
-    "CURRENT_SNAPSHOT",
-    "RUN_SETTING_NAMES",
-    "CourseRunError",
-    "CourseRunExists",
-    "CourseRunInfo",
-    "InvalidRunSettings",
-    "PublishedSnapshot",
-    "SnapshotNotFound",
-    "create_run",
-    "list_runs",
-    "list_snapshots",
-    "pin_run",
-    "unpin_run",
-    "update_run_settings",
-]
 
 CURRENT_SNAPSHOT = "current"
 """Pin argument meaning "the package's latest publish, as it is now"."""
@@ -88,12 +71,10 @@ class CourseRunInfo:
 
     def as_dict(self) -> dict:
         """JSON-ready data (what ``lc-runtime runs ... --json`` prints)."""
+        pinned_at = self.pinned_published_at
         return {
-            "course_key": self.course_key,
-            "package_ref": self.package_ref,
-            "run_settings": dict(self.run_settings),
-            "pinned_snapshot": self.pinned_snapshot,
-            "pinned_published_at": self.pinned_published_at.isoformat() if self.pinned_published_at else None,
+            **asdict(self),
+            "pinned_published_at": pinned_at.isoformat() if pinned_at else None,
             "created": self.created.isoformat(),
         }
 
@@ -108,12 +89,8 @@ class PublishedSnapshot:
     entities_published: int
 
     def as_dict(self) -> dict:
-        return {
-            "uuid": self.uuid,
-            "published_at": self.published_at.isoformat(),
-            "message": self.message,
-            "entities_published": self.entities_published,
-        }
+        """JSON-ready data (what ``lc-runtime runs snapshots ... --json`` prints)."""
+        return {**asdict(self), "published_at": self.published_at.isoformat()}
 
 
 def _runs():

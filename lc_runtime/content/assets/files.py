@@ -25,8 +25,7 @@ import mimetypes
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Literal
+from datetime import datetime
 
 from django.core.files.base import File
 from django.db.models import Subquery
@@ -34,30 +33,9 @@ from openedx_content import api as content_api
 from openedx_content.models_api import Component, ComponentVersionMedia, Draft, Media
 from openedx_django_lib.fields import create_hash_digest
 
-from lc_runtime.content.models import AssetSettings, CourseRun
+from lc_runtime.content.assets.models import AssetSettings
+from lc_runtime.content.courses.api import ChangeCounts, Mode, check_mode, package_of_run_query, utc_now
 from lc_runtime.keys import code_from_block_id
-
-__all__ = [
-    "MAX_ASSET_BYTES",
-    "UPLOAD_NAMESPACE",
-    "UPLOAD_TYPE",
-    "AssetError",
-    "AssetTooLarge",
-    "AssetWriter",
-    "InvalidAssetPath",
-    "InvalidContentType",
-    "StoredAsset",
-    "asset_name",
-    "find_asset",
-    "find_course_asset",
-    "guess_content_type",
-    "list_assets",
-    "normalize_content_type",
-    "publish_assets",
-    "validate_asset_path",
-]
-
-Mode = Literal["published", "draft"]
 
 UPLOAD_NAMESPACE = "openedx.v1"
 UPLOAD_TYPE = "upload"
@@ -97,10 +75,6 @@ class AssetTooLarge(AssetError):
 
 class InvalidContentType(AssetError):
     """A content type that is not ``type/subtype`` (with at most one ``+suffix``)."""
-
-
-def _now() -> datetime:
-    return datetime.now(tz=UTC)
 
 
 def validate_asset_path(path: str) -> str:
@@ -194,12 +168,6 @@ class StoredAsset:
             return handle.read()
 
 
-def _branch(mode: Mode) -> str:
-    if mode not in ("published", "draft"):
-        raise ValueError(f"mode must be 'published' or 'draft', not {mode!r}")
-    return mode
-
-
 def _stored_files(mode: Mode):
     """The media rows of every upload component's version in ``mode``, with what StoredAsset needs (one query)."""
     version = "component_version__publishable_entity_version"
@@ -208,7 +176,7 @@ def _stored_files(mode: Mode):
             component_version__component__component_type__namespace=UPLOAD_NAMESPACE,
             component_version__component__component_type__name=UPLOAD_TYPE,
             path__startswith=STATIC_PREFIX,
-            **{f"{version}__{_branch(mode)}__isnull": False},
+            **{f"{version}__{check_mode(mode)}__isnull": False},
         )
         .select_related(
             "media__media_type",
@@ -265,14 +233,14 @@ def find_asset(package_id: int, path: str, *, mode: Mode) -> StoredAsset | None:
     return _pick(rows, path)
 
 
-def find_course_asset(course_key: str, path: str, *, mode: Mode) -> StoredAsset | None:
+def find_course_asset(course_key, path: str, *, mode: Mode) -> StoredAsset | None:
     """
     Like :func:`find_asset`, by course run key: one query, and None for an unknown run too.
 
     This is what serving a file costs.
     """
     code = _component_code(validate_asset_path(path))
-    package = CourseRun.objects.filter(course_key=course_key).values("learning_package_id")[:1]
+    package = package_of_run_query(course_key)
     rows = list(
         _stored_files(mode).filter(
             component_version__component__learning_package_id=Subquery(package),
@@ -327,18 +295,6 @@ class _Upload:
     locked: bool = False
 
 
-@dataclass
-class AssetWriteCounts:
-    """What an :class:`AssetWriter` did, by file."""
-
-    created: int = 0
-    """Files new to the course's draft (including files written again after a delete)."""
-    updated: int = 0
-    """Files whose bytes, content type or lock changed: one new version each."""
-    unchanged: int = 0
-    deleted: int = 0
-
-
 class AssetWriter:
     """
     Writes a package's static files as drafts; each write makes a new version only when something changed.
@@ -351,7 +307,7 @@ class AssetWriter:
     def __init__(self, package_id: int, *, created_by: int | None = None) -> None:
         self.package_id = package_id
         self.created_by = created_by
-        self.counts = AssetWriteCounts()
+        self.counts = ChangeCounts()
         self._uploads: dict[str, _Upload] = {}
         self._loaded: set[str] | None = set()  # the codes whose state is loaded; None: all of them
         self._media_types: dict[str, int] = {}
@@ -445,15 +401,15 @@ class AssetWriter:
             and upload.locked == locked
             and upload.title == _title(files)
         ):
-            self.counts.unchanged += 1
+            self.counts.count(UPLOAD_TYPE, "unchanged")
             return "unchanged"
         media = content_api.get_or_create_file_media(
-            self.package_id, self._media_type_id(content_type), data=bytes(data), created=_now()
+            self.package_id, self._media_type_id(content_type), data=bytes(data), created=utc_now()
         )
         files[stored_path] = _File(media.id, media.hash_digest, content_type)
         self._write(code, upload, files, locked)
         outcome = "updated" if existed else "created"
-        setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
+        self.counts.count(UPLOAD_TYPE, outcome, path)
         return outcome
 
     def delete(self, path: str) -> bool:
@@ -469,7 +425,7 @@ class AssetWriter:
         else:
             content_api.soft_delete_draft(upload.component_id, deleted_by=self.created_by)
             upload.files = {}
-        self.counts.deleted += 1
+        self.counts.count(UPLOAD_TYPE, "deleted", path)
         return True
 
     def _write(self, code: str, upload: _Upload | None, files: dict[str, _File], locked: bool) -> None:
@@ -482,7 +438,7 @@ class AssetWriter:
                 component_type=self._component_type,
                 component_code=code,
                 title=title,
-                created=_now(),
+                created=utc_now(),
                 created_by=self.created_by,
                 media={path: file.media_id for path, file in files.items()},
             )
@@ -493,7 +449,7 @@ class AssetWriter:
             version = content_api.create_next_component_version(
                 upload.component_id,
                 media_to_replace={path: file.media_id for path, file in files.items()},
-                created=_now(),
+                created=utc_now(),
                 title=title,
                 created_by=self.created_by,
                 ignore_previous_media=True,

@@ -1,0 +1,224 @@
+"""
+Learners' Variants and partition groups, as rows.
+
+Variants and partition groups are written with one INSERT that ignores conflicts followed by one
+locking re-read: concurrent first visits of one learner meet on the unique constraint and all read
+the same row, whatever the isolation level, and a request creates any number of them in a fixed
+number of queries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+from opaque_keys.edx.keys import CourseKey
+
+from lc_runtime.content.learners.models import LearnerVariant, PartitionGroup
+
+
+def new_writer_token() -> str:
+    """A token naming one request's writes, so that after a race it knows which rows are its own."""
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class StoredVariant:
+    """A Variant as stored."""
+
+    selector_entity_id: int
+    user_id: int
+    entities: tuple[int, ...]
+    selector_version_id: int | None
+    rules_version_id: int | None
+    group_id: int | None
+    generation: int
+    writer_token: str
+
+
+@dataclass(frozen=True)
+class NewVariant:
+    """A Variant to store (or to store over an outdated one)."""
+
+    selector_entity_id: int
+    entities: Sequence[int]
+    selector_version_id: int | None
+    rules_version_id: int | None
+    group_id: int | None = None
+    generation: int = 0
+
+
+@dataclass(frozen=True)
+class NewPartitionGroup:
+    """A learner's group in a partition, to store."""
+
+    partition_id: int
+    group_id: int
+
+
+def _stored(row: LearnerVariant) -> StoredVariant:
+    return StoredVariant(
+        row.selector_id, row.user_id, tuple(row.entities), row.selector_version_id,
+        row.rules_version_id, row.group_id, row.generation, row.writer_token,
+    )
+
+
+def _shared_locking_read(queryset) -> list:
+    """
+    Read ``queryset``'s rows with a shared lock on MySQL/MariaDB; plainly elsewhere.
+
+    After an INSERT that skipped duplicates, a locking read sees rows that other transactions
+    committed after ours began (a plain read under REPEATABLE READ would not). It must be a *shared*
+    lock: the skipped INSERT already holds shared locks on those rows, and two requests that both
+    upgraded to an exclusive lock (``SELECT ... FOR UPDATE``) would deadlock on each other. Django
+    has no shared-lock queryset, hence the suffix. SQLite serializes writers and has no such read.
+    """
+    if connection.vendor != "mysql":
+        return list(queryset)
+    sql, params = queryset.query.sql_with_params()
+    return list(queryset.model.objects.raw(f"{sql} LOCK IN SHARE MODE", params))
+
+
+def learner_variants(user_id: int, course_key: CourseKey) -> dict[int, StoredVariant]:
+    """Every Variant of one learner in one course run, by selector entity id: one query."""
+    rows = LearnerVariant.objects.filter(user_id=user_id, course_key=str(course_key))
+    return {row.selector_id: _stored(row) for row in rows}
+
+
+def create_variants(
+    user_id: int, course_key: CourseKey, variants: Iterable[NewVariant], token: str
+) -> dict[int, StoredVariant]:
+    """
+    Store Variants that do not exist yet and return what is stored for each selector afterwards.
+
+    Two queries whatever the number: an INSERT that skips rows another request stored first, and a
+    locking re-read. A row whose ``writer_token`` is ``token`` is this call's; any other, a winner's.
+    """
+    variants = list(variants)
+    if not variants:
+        return {}
+    with transaction.atomic():
+        LearnerVariant.objects.bulk_create(
+            [
+                LearnerVariant(
+                    selector_id=new.selector_entity_id, user_id=user_id, course_key=str(course_key),
+                    entities=list(new.entities), selector_version_id=new.selector_version_id,
+                    rules_version_id=new.rules_version_id, group_id=new.group_id, generation=new.generation,
+                    writer_token=token,
+                )
+                for new in variants
+            ],
+            ignore_conflicts=True,
+        )
+        rows = _shared_locking_read(
+            LearnerVariant.objects.filter(
+                user_id=user_id, course_key=str(course_key),
+                selector_id__in=[new.selector_entity_id for new in variants],
+            )
+        )
+        return {row.selector_id: _stored(row) for row in rows}
+
+
+def replace_variant(
+    user_id: int, course_key: CourseKey, variant: NewVariant, token: str, *, replacing: StoredVariant
+) -> StoredVariant | None:
+    """
+    Store ``variant`` over ``replacing`` (re-evaluated after a pool or rule change, or reset).
+
+    Only if the stored row is still ``replacing``: when another request changed it meanwhile, nothing
+    is written and None is returned (read the row again and show that one). One query.
+    """
+    changed = LearnerVariant.objects.filter(
+        selector_id=variant.selector_entity_id, user_id=user_id, course_key=str(course_key),
+        writer_token=replacing.writer_token, generation=replacing.generation,
+    ).update(
+        entities=list(variant.entities), selector_version_id=variant.selector_version_id,
+        rules_version_id=variant.rules_version_id, group_id=variant.group_id,
+        generation=variant.generation, writer_token=token, modified=timezone.now(),
+    )
+    if not changed:
+        return None
+    return StoredVariant(
+        variant.selector_entity_id, user_id, tuple(variant.entities), variant.selector_version_id,
+        variant.rules_version_id, variant.group_id, variant.generation, token,
+    )
+
+
+def reread_variant(user_id: int, course_key: CourseKey, selector_entity_id: int) -> StoredVariant | None:
+    """The learner's stored Variant of one selector, read with a shared lock (after losing a race)."""
+    rows = _shared_locking_read(
+        LearnerVariant.objects.filter(selector_id=selector_entity_id, user_id=user_id, course_key=str(course_key))
+    )
+    return _stored(rows[0]) if rows else None
+
+
+def variants_of_selector(course_key: CourseKey, selector_entity_id: int) -> list[StoredVariant]:
+    """Every learner's Variant of one selector in one course run (for analytics), by learner."""
+    rows = LearnerVariant.objects.filter(course_key=str(course_key), selector_id=selector_entity_id).order_by("user_id")
+    return [_stored(row) for row in rows]
+
+
+def learner_partition_groups(user_id: int, course_key: CourseKey) -> dict[int, int]:
+    """The learner's group in each partition of the run it has been assigned in: ``{partition: group}``."""
+    rows = PartitionGroup.objects.filter(user_id=user_id, course_key=str(course_key))
+    return dict(rows.values_list("partition_id", "group_id"))
+
+
+def create_partition_groups(
+    user_id: int, course_key: CourseKey, groups: Iterable[NewPartitionGroup], token: str
+) -> dict[int, tuple[int, bool]]:
+    """
+    Assign the learner to groups in partitions it has no group in yet; replace groups that no longer exist.
+
+    Returns ``{partition: (group, assigned_by_this_call)}`` for each partition asked about.
+    """
+    groups = list(groups)
+    if not groups:
+        return {}
+    with transaction.atomic():
+        PartitionGroup.objects.bulk_create(
+            [
+                PartitionGroup(user_id=user_id, course_key=str(course_key), partition_id=new.partition_id,
+                               group_id=new.group_id, writer_token=token)
+                for new in groups
+            ],
+            ignore_conflicts=True,
+        )
+        rows = _shared_locking_read(
+            PartitionGroup.objects.filter(
+                user_id=user_id, course_key=str(course_key), partition_id__in=[new.partition_id for new in groups]
+            )
+        )
+        return {row.partition_id: (row.group_id, row.writer_token == token) for row in rows}
+
+
+def reassign_partition_group(
+    user_id: int, course_key: CourseKey, partition_id: int, group_id: int, token: str, *, replacing: int
+) -> tuple[int, bool]:
+    """
+    Move a learner whose group ``replacing`` left the partition to ``group_id``.
+
+    Returns the learner's group now and whether this call moved it: if another request moved it
+    first, that request's choice stands.
+    """
+    moved = PartitionGroup.objects.filter(
+        user_id=user_id, course_key=str(course_key), partition_id=partition_id, group_id=replacing
+    ).update(group_id=group_id, writer_token=token, modified=timezone.now())
+    if moved:
+        return group_id, True
+    rows = _shared_locking_read(
+        PartitionGroup.objects.filter(user_id=user_id, course_key=str(course_key), partition_id=partition_id)
+    )
+    return (rows[0].group_id if rows else group_id), False
+
+
+def learners_by_partition_group(course_key: CourseKey, partition_id: int) -> dict[int, list[int]]:
+    """``{group: [learner ids]}`` for one partition of one course run."""
+    found: dict[int, list[int]] = {}
+    rows = PartitionGroup.objects.filter(course_key=str(course_key), partition_id=partition_id).order_by("user_id")
+    for user_id, group_id in rows.values_list("user_id", "group_id"):
+        found.setdefault(group_id, []).append(user_id)
+    return found
