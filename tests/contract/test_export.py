@@ -23,6 +23,7 @@ from lc_runtime.content.tree import load_course_tree
 from lc_runtime.content.writes import update_container
 from lc_runtime.olx.damaged import damage_of
 from tests.conftest import DEMO_COURSE, DEMO_KEY, ROOT, shared_olx, usage
+from tests.contract.test_import_fidelity import DAMAGE, FIDELITY_COURSE, FIDELITY_KEY
 from tests.olx_snapshots import (
     course_files_snapshot,
     files_of,
@@ -30,7 +31,6 @@ from tests.olx_snapshots import (
     static_files_snapshot,
     tree_snapshot,
 )
-from tests.test_import_fidelity import DAMAGE, FIDELITY_COURSE, FIDELITY_KEY
 
 SELECTOR_COURSE = ROOT / "tests" / "fixtures" / "selector-course"
 COPY_KEY = "course-v1:LcX+Copy+2026"
