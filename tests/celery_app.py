@@ -1,5 +1,5 @@
 """
-The Celery app of the real worker that ``tests/test_tasks.py`` starts: Redis on 127.0.0.1:6379 as
+The Celery app of the real worker that ``tests/contract/test_tasks.py`` starts: Redis on 127.0.0.1:6379 as
 broker and result backend (``LC_RUNTIME_TEST_REDIS`` names another). Inside edx-platform the
 platform's own app plays this part; ``lc_runtime.tasks`` only declares shared tasks.
 """

@@ -1,5 +1,5 @@
 """
-Django settings of the Celery worker that ``tests/test_tasks.py`` starts in a subprocess: the test
+Django settings of the Celery worker that ``tests/contract/test_tasks.py`` starts in a subprocess: the test
 settings, on the very database the test runs on (a file for SQLite, the MariaDB test database),
 passed as JSON in ``LC_RUNTIME_WORKER_DATABASE``.
 """

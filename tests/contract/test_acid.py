@@ -26,7 +26,7 @@ from lc_runtime import api
 from lc_runtime.models import LearnerState
 from tests.conftest import usage
 
-ACID_COURSE = Path(__file__).parent / "fixtures" / "acid-course"
+ACID_COURSE = Path(__file__).parents[1] / "fixtures" / "acid-course"
 ACID_KEY = "course-v1:LcX+Acid+2026"
 UNIT = usage(ACID_KEY, "vertical", "acid-unit")
 PARENT = usage(ACID_KEY, "acid_parent", "acid-parent")

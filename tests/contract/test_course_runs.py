@@ -239,7 +239,7 @@ def test_loading_a_pinned_tree_costs_one_query_more_cold_and_one_warm(source, dj
 
 
 def test_a_pinned_tree_costs_the_same_for_a_bigger_course(tmp_path):
-    from tests.test_query_counts import write_course
+    from tests.contract.test_query_counts import write_course
 
     counts = []
     for size in (5, 50):

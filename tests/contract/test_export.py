@@ -22,6 +22,7 @@ from lc_runtime import api, cli
 from lc_runtime.content.courses.api import load_course_tree, update_container
 from lc_runtime.olx.damaged import damage_of
 from tests.conftest import DEMO_COURSE, DEMO_KEY, ROOT, shared_olx, usage
+from tests.contract.test_import_fidelity import DAMAGE, FIDELITY_COURSE, FIDELITY_KEY
 from tests.olx_snapshots import (
     course_files_snapshot,
     files_of,
@@ -29,7 +30,6 @@ from tests.olx_snapshots import (
     static_files_snapshot,
     tree_snapshot,
 )
-from tests.test_import_fidelity import DAMAGE, FIDELITY_COURSE, FIDELITY_KEY
 
 SELECTOR_COURSE = ROOT / "tests" / "fixtures" / "selector-course"
 COPY_KEY = "course-v1:LcX+Copy+2026"

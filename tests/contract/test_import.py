@@ -79,7 +79,7 @@ def test_a_missing_pointer_file_is_reported_and_the_rest_imports(tmp_path):
     source = _copy_demo(tmp_path)
     (source / "problem" / "orbit-question.xml").unlink()
     result = api.import_olx(source)
-    assert result.blocks_by_type["problem"] == 1  # kept as an error placeholder (tests/test_import_fidelity.py)
+    assert result.blocks_by_type["problem"] == 1  # kept as an error placeholder (test_import_fidelity.py)
     [problem] = result.problems
     assert (problem.file, problem.line) == ("chapter/going-further.xml", 4)  # the pointer that leads nowhere
     assert problem.block == "problem/orbit-question"

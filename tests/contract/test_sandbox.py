@@ -15,7 +15,7 @@ from webob import Request
 from lc_runtime import api
 from lc_runtime.runtime.services import SandboxService
 from tests.conftest import DEMO_KEY, shared_olx, usage
-from tests.test_assets import ASSETS_COURSE, ASSETS_KEY
+from tests.contract.test_assets import ASSETS_COURSE, ASSETS_KEY
 
 COMPUTED = usage(ASSETS_KEY, "problem", "computed-answer")
 SCRIPT_UNIT = usage(ASSETS_KEY, "vertical", "script-unit")

@@ -60,10 +60,10 @@ def test_an_override_replaces_a_built_in(monkeypatch):
     class MyItemBank(ItemBankSelector):
         pass
 
-    monkeypatch.setattr("tests.test_selector_registry.MyItemBank", MyItemBank, raising=False)
+    monkeypatch.setattr("tests.contract.test_selector_registry.MyItemBank", MyItemBank, raising=False)
     installed(monkeypatch, **{
         V1: [("itembank", "lc_runtime.selectors.item_bank:ItemBankSelector")],
-        OVERRIDES: [("itembank", "tests.test_selector_registry:MyItemBank")],
+        OVERRIDES: [("itembank", "tests.contract.test_selector_registry:MyItemBank")],
     })
     assert registry.selector_classes()["itembank"] is MyItemBank
     assert registry.selector_for_tag("itembank") is MyItemBank
@@ -73,10 +73,10 @@ def test_two_selectors_claiming_one_tag_are_an_error(monkeypatch):
     class Impostor(SplitTestSelector):
         type_name = "impostor"
 
-    monkeypatch.setattr("tests.test_selector_registry.Impostor", Impostor, raising=False)
+    monkeypatch.setattr("tests.contract.test_selector_registry.Impostor", Impostor, raising=False)
     installed(monkeypatch, **{V1: [
         ("split_test", "lc_runtime.selectors.split_test:SplitTestSelector"),
-        ("impostor", "tests.test_selector_registry:Impostor"),
+        ("impostor", "tests.contract.test_selector_registry:Impostor"),
     ]})
     with pytest.raises(AmbiguousSelector, match="<split_test> is claimed"):
         registry.selector_for_tag("split_test")
