@@ -33,7 +33,6 @@ from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import UsageKey
 from xblock.fields import String
 
-from lc_runtime.blocks.inheritance import InheritableFieldsMixin
 from lc_runtime.blocks.placeholder import PlaceholderBlock
 from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.content.course_files import COURSE_FILE_FOLDERS, write_course_files
@@ -60,7 +59,7 @@ from lc_runtime.olx.parsing import (
     read_xml_file,
     resolve_definition,
 )
-from lc_runtime.olx.policy import POLICY_EXTRAS_KEY
+from lc_runtime.olx.policy import POLICY_EXTRAS_KEY, json_text, known_fields
 from lc_runtime.olx.sources import OlxSource, open_course_root
 from lc_runtime.olx.static_files import StaticImportCounts, import_static_files
 
@@ -303,7 +302,7 @@ class _CourseImport:
         if issubclass(block_class, PlaceholderBlock):
             self.unknown_types[definition.tag] += 1
             return
-        known = _known_fields(block_class)
+        known = known_fields(block_class)
         unknown = sorted(
             name for name in definition.attrib if name not in known and name not in _NOT_FIELDS
         )
@@ -327,12 +326,11 @@ class _CourseImport:
             entity_id = self.import_block(child, tag, f"{tag}/{block_id}", file)
             if entity_id is not None:
                 children.append(entity_id)
-        policy = self.policy.get(f"{tag}/{block_id}", {})
-        fields, extra, attribute_errors, policy_errors = container_fields(tag, dict(definition.attrib), policy)
-        for error in attribute_errors:
-            self.problem(error, definition, file=file, block=f"{tag}/{block_id}")
-        for error in policy_errors:
-            self.problem(error, None, file=self.policy_file, block=f"{tag}/{block_id}")
+        ref = f"{tag}/{block_id}"
+        fields, extra, attribute_errors, policy_errors = container_fields(
+            tag, dict(definition.attrib), self.policy.get(ref, {})
+        )
+        self.report_settings_errors(definition, file, ref, attribute_errors, policy_errors)
         if tag == "course":
             fields.update(self.course_fields)
             fields.update(course_metadata)
@@ -358,18 +356,8 @@ class _CourseImport:
             entity_id = self.import_block(child, _POOL, ref, file)
             if entity_id is not None:
                 pool.append(entity_id)
-        block_class = self.selectors[tag]
-        for error in leaf_attribute_errors(block_class, definition):
-            self.problem(error, definition, file=file, block=ref)
-        policy = self.policy.get(ref, {})
-        for name, value in policy.items():
-            definition.set(name, value if isinstance(value, str) else json.dumps(value))
-        for error in leaf_attribute_errors(block_class, definition, only=policy):
-            self.problem(f"policy {error}", None, file=self.policy_file, block=ref)
-        definition.attrib.pop("url_name", None)
+        self.apply_component_settings(self.selectors[tag], definition, tag, block_id, file)
         title = definition.get("display_name") or ""
-        self.blocks_by_type[tag] += 1
-        self.progress(tag)
         proxy = write_selector(self.writer, tag, block_id, element_to_string(definition), title, pool)
         if parent_tag != "sequential":
             return proxy
@@ -389,20 +377,41 @@ class _CourseImport:
                     entity_id = self.import_block(child, "leaf", f"{tag}/{block_id}", file)
                     if entity_id is not None:
                         children.append(entity_id)
-        # The block is kept as written; learners see an error notice for it instead of its view.
-        for error in leaf_attribute_errors(block_class, definition):
-            self.problem(error, definition, file=file, block=f"{tag}/{block_id}")
-        policy = self.policy.get(f"{tag}/{block_id}", {})
-        for name, value in policy.items():
-            definition.set(name, value if isinstance(value, str) else json.dumps(value))
-        for error in leaf_attribute_errors(block_class, definition, only=policy):
-            self.problem(f"policy {error}", None, file=self.policy_file, block=f"{tag}/{block_id}")
-        definition.attrib.pop("url_name", None)
-        self.blocks_by_type[tag] += 1
-        self.progress(tag)
+        self.apply_component_settings(block_class, definition, tag, block_id, file)
         return self.writer.write_component(
             tag, block_id, element_to_string(definition), definition.get("display_name") or "", children
         )
+
+    def apply_component_settings(
+        self, block_class, definition: etree._Element, tag: str, block_id: str, file: str
+    ) -> None:
+        """
+        Prepare the element of a component (a leaf block, or a selector's rules) to be stored: its policy
+        entries written onto it as attributes, its ``url_name`` removed; report the settings its class
+        cannot read, and count the block.
+
+        The block is kept as written whatever its settings; learners see an error notice for it instead
+        of its view when its class cannot load it.
+        """
+        ref = f"{tag}/{block_id}"
+        attribute_errors = leaf_attribute_errors(block_class, definition)
+        policy = self.policy.get(ref, {})
+        for name, value in policy.items():
+            definition.set(name, json_text(value))
+        policy_errors = [f"policy {error}" for error in leaf_attribute_errors(block_class, definition, only=policy)]
+        self.report_settings_errors(definition, file, ref, attribute_errors, policy_errors)
+        definition.attrib.pop("url_name", None)
+        self.blocks_by_type[tag] += 1
+        self.progress(tag)
+
+    def report_settings_errors(
+        self, definition: etree._Element, file: str, ref: str, attribute_errors: list[str], policy_errors: list[str]
+    ) -> None:
+        """Report the settings a block's fields cannot read: attributes at its element, policy in the policy file."""
+        for error in attribute_errors:
+            self.problem(error, definition, file=file, block=ref)
+        for error in policy_errors:
+            self.problem(error, None, file=self.policy_file, block=ref)
 
 
 def _field_value(declared, text: str):
@@ -413,11 +422,6 @@ def _field_value(declared, text: str):
     except Exception as exc:  # field types raise ValueError, TypeError, dateutil's ParserError, ...
         raise ValueError(f"{text!r} is not a valid {type(declared).__name__} ({exc})") from exc
     return declared.to_json(value)
-
-
-def _known_fields(block_class) -> dict:
-    """The fields a block of this class has in this runtime: its own and the inheritable settings."""
-    return {**InheritableFieldsMixin.fields, **block_class.fields}
 
 
 def container_fields(
@@ -431,7 +435,7 @@ def container_fields(
     their names; policy extras as JSON under :data:`~lc_runtime.olx.policy.POLICY_EXTRAS_KEY`, so that
     export writes each back where it came from, with its JSON type.
     """
-    known = _known_fields(load_block_class(tag))
+    known = known_fields(load_block_class(tag))
     fields: dict = {}
     extra: dict = {}
     policy_extra: dict = {}
@@ -471,7 +475,7 @@ def leaf_attribute_errors(block_class, definition: etree._Element, only=None) ->
     The attributes of a leaf element (or only those named in ``only``) that its block's fields cannot
     read, each with the reason.
     """
-    known = _known_fields(block_class)
+    known = known_fields(block_class)
     errors = []
     for name, text in definition.attrib.items():
         if only is not None and name not in only:
