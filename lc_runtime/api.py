@@ -56,7 +56,7 @@ from lc_runtime.content.learners.api import get_learner_state_store, get_preview
 from lc_runtime.fielddata.unit_of_work import unit_of_work
 from lc_runtime.keys import InvalidKey, to_course_key, to_usage_key, usage_key_for
 from lc_runtime.olx.exporter import ExportError, ExportResult, export_course
-from lc_runtime.olx.importer import ImportProblem, ImportResult, StrictImportError, import_course, import_drafts
+from lc_runtime.olx.importer import ImportProblem, ImportResult, StrictImportError, import_course
 from lc_runtime.olx.parsing import OlxError
 from lc_runtime.olx.sources import OlxSource
 from lc_runtime.runtime.events import XBlockEvent, xblock_event
@@ -138,43 +138,24 @@ def import_olx(
     >>> result.course_key, result.blocks_by_type["problem"], result.problems
     ('course-v1:LcX+Demo+2026', 1, [])
     """
-    with transaction.atomic():
-        result = import_course(
-            source, course_key=course_key, created_by=created_by, publish=False, strict=strict, progress=progress,
-            selectors=selector_block_classes(), drafts=False,
-        )
-        _report_blocks_that_cannot_load(result, strict)
-        if publish:
-            result.published = publish_course(package_for_run(result.course_key), published_by=created_by)
-        # The export's drafts/ are changes not yet published: written after the publish, they stay drafts.
-        drafted = import_drafts(source, course_key=result.course_key, created_by=created_by, strict=strict,
-                                progress=progress, selectors=selector_block_classes())
-        if drafted is not None:
-            result.add_drafts(drafted)
-            _report_blocks_that_cannot_load(result, strict)
-    return result
+    # The workflow is lc_runtime.olx's; what it needs from the layers above (selector plugins, a runtime
+    # to load every block with) is passed in.
+    return import_course(
+        source, course_key=course_key, created_by=created_by, publish=publish, strict=strict, progress=progress,
+        selectors=selector_block_classes(), check_loadable=_blocks_that_cannot_load,
+    )
 
 
-def _report_blocks_that_cannot_load(result: ImportResult, strict: bool) -> None:
-    """Report (or, under ``strict``, refuse) the blocks of the draft tree whose XBlock class cannot load their OLX."""
-    # Blocks whose own XBlock class cannot load their OLX are damage too: find them now, not at a learner.
+def _blocks_that_cannot_load(course_key: str) -> dict[tuple[str, str], str]:
+    """The blocks of a course's draft whose XBlock class cannot load their OLX, with the error: a draft runtime's."""
     checker = LearningCoreRuntime(
         None,
-        to_course_key(result.course_key),
+        to_course_key(course_key),
         mode="draft",
-        tree=load_course_tree(result.course_key, mode="draft"),
+        tree=load_course_tree(course_key, mode="draft"),
         learner_store=get_preview_state_store(),
     )
-    already_reported = {problem.block for problem in result.problems}
-    for (block_type, block_id), error in checker.load_failures().items():
-        if f"{block_type}/{block_id}" in already_reported:
-            continue
-        file, line = result.block_locations.get((block_type, block_id), (None, None))
-        message = f"<{block_type}> could not be loaded by its XBlock class: {error}"
-        problem = ImportProblem(message, file, line, f"{block_type}/{block_id}")
-        if strict:
-            raise StrictImportError(str(problem), file=file, line=line, block=problem.block)
-        result.problems.append(problem)
+    return checker.load_failures()
 
 
 def export_olx(

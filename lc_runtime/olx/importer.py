@@ -13,8 +13,11 @@ installed XBlock reads) are collected in :attr:`ImportResult.warnings`.
 
 Besides the outline, an import keeps what an export carries outside it: every course setting of the
 policy (:mod:`lc_runtime.olx.policy`), ``about/``, ``info/`` and ``tabs/`` as detached blocks
-(:mod:`lc_runtime.content.courses.course_files`), and ``drafts/`` as draft versions written after the publish
-(:func:`import_drafts`).
+(:mod:`lc_runtime.content.courses.course_files`), and ``drafts/`` as draft versions written after the publish.
+
+:func:`import_course` is the whole workflow, in one transaction: it opens the export once (checking and
+unpacking an archive), writes the course, publishes it, writes ``drafts/``, has the caller check that
+every block loads (a runtime, which sits above this layer, knows), and applies ``strict`` once, at the end.
 """
 
 from __future__ import annotations
@@ -27,13 +30,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 
 from django.db import transaction
+from fs.base import FS
 from fs.errors import FSError, IllegalBackReference
 from lxml import etree
 from opaque_keys import InvalidKeyError
-from opaque_keys.edx.keys import UsageKey
+from opaque_keys.edx.keys import CourseKey, UsageKey
 from xblock.fields import String
 
-from lc_runtime.blocks.inheritance import InheritableFieldsMixin
 from lc_runtime.blocks.placeholder import PlaceholderBlock
 from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.content.courses.api import (
@@ -60,11 +63,11 @@ from lc_runtime.olx.parsing import (
     read_xml_file,
     resolve_definition,
 )
-from lc_runtime.olx.policy import POLICY_EXTRAS_KEY
+from lc_runtime.olx.policy import POLICY_EXTRAS_KEY, json_text, known_fields
 from lc_runtime.olx.sources import OlxSource, open_course_root
 from lc_runtime.olx.static_files import StaticImportCounts, import_static_files
 
-__all__ = ["ImportProblem", "ImportResult", "import_course", "import_drafts"]
+__all__ = ["ImportProblem", "ImportResult", "LoadabilityCheck", "StrictImportError", "import_course"]
 
 # Where each outline container may stand: the tag of its parent.
 _CONTAINER_PARENT = {"chapter": "course", "sequential": "chapter", "vertical": "sequential"}
@@ -148,25 +151,48 @@ class StrictImportError(OlxError):
     """A strict import met a problem; nothing was written."""
 
 
+LoadabilityCheck = Callable[[str], Mapping[tuple[str, str], str]]
+"""
+Given a course key, every block of the course's draft whose own XBlock class cannot load its OLX:
+(block type, block id) -> the error. :func:`lc_runtime.api.import_olx` passes one that builds a runtime.
+"""
+
+
 class _CourseImport:
-    def __init__(self, root_fs, writer: CourseWriter, course_key, policy: dict, progress, policy_file: str) -> None:
+    """Writes the blocks of one folder of an export (its top, or ``drafts/``), collecting what it met."""
+
+    def __init__(
+        self,
+        root_fs: FS,
+        writer: CourseWriter,
+        course_key: CourseKey,
+        *,
+        policy: Mapping[str, dict],
+        policy_file: str,
+        selectors: Mapping[str, type],
+        progress: Callable[[str], None],
+        course_fields: Mapping | None = None,
+        location_prefix: str = "",
+    ) -> None:
         self.fs = root_fs
         self.writer = writer
         self.course_key = course_key
+        # Block ref ("type/id") -> its settings in policies/<run>/policy.json (the file named in its problems).
         self.policy = policy
-        self.progress = progress
-        self.problems: list[ImportProblem] = []
-        self.blocks_by_type: Counter[str] = Counter()
-        self._seen: set[tuple[str, str]] = set()
-        self.course_fields: dict = {}
         self.policy_file = policy_file
-        self.locations: dict[tuple[str, str], tuple[str | None, int | None]] = {}
         # OLX tag -> the XBlock class of the selector that imports it (given by the caller).
-        self.selectors: Mapping[str, type] = {}
-        self.warnings: list[ImportProblem] = []
-        self.unknown_types: Counter[str] = Counter()
+        self.selectors = selectors
+        self.progress = progress
+        # Fields of the course root that come from elsewhere than its element and policy (course.xml, grading).
+        self.course_fields = dict(course_fields or {})
         # Prefixed to the files named in problems: "drafts/" while importing an export's drafts folder.
-        self.location_prefix = ""
+        self.location_prefix = location_prefix
+        self.problems: list[ImportProblem] = []
+        self.warnings: list[ImportProblem] = []
+        self.blocks_by_type: Counter[str] = Counter()
+        self.unknown_types: Counter[str] = Counter()
+        self._seen: set[tuple[str, str]] = set()
+        self.locations: dict[tuple[str, str], tuple[str | None, int | None]] = {}
 
     def problem(self, message: str, element: etree._Element | None = None, *, file: str | None = None,
                 block: str | None = None) -> None:
@@ -303,7 +329,7 @@ class _CourseImport:
         if issubclass(block_class, PlaceholderBlock):
             self.unknown_types[definition.tag] += 1
             return
-        known = _known_fields(block_class)
+        known = known_fields(block_class)
         unknown = sorted(
             name for name in definition.attrib if name not in known and name not in _NOT_FIELDS
         )
@@ -327,12 +353,11 @@ class _CourseImport:
             entity_id = self.import_block(child, tag, f"{tag}/{block_id}", file)
             if entity_id is not None:
                 children.append(entity_id)
-        policy = self.policy.get(f"{tag}/{block_id}", {})
-        fields, extra, attribute_errors, policy_errors = container_fields(tag, dict(definition.attrib), policy)
-        for error in attribute_errors:
-            self.problem(error, definition, file=file, block=f"{tag}/{block_id}")
-        for error in policy_errors:
-            self.problem(error, None, file=self.policy_file, block=f"{tag}/{block_id}")
+        ref = f"{tag}/{block_id}"
+        fields, extra, attribute_errors, policy_errors = container_fields(
+            tag, dict(definition.attrib), self.policy.get(ref, {})
+        )
+        self.report_settings_errors(definition, file, ref, attribute_errors, policy_errors)
         if tag == "course":
             fields.update(self.course_fields)
             fields.update(course_metadata)
@@ -358,18 +383,8 @@ class _CourseImport:
             entity_id = self.import_block(child, _POOL, ref, file)
             if entity_id is not None:
                 pool.append(entity_id)
-        block_class = self.selectors[tag]
-        for error in leaf_attribute_errors(block_class, definition):
-            self.problem(error, definition, file=file, block=ref)
-        policy = self.policy.get(ref, {})
-        for name, value in policy.items():
-            definition.set(name, value if isinstance(value, str) else json.dumps(value))
-        for error in leaf_attribute_errors(block_class, definition, only=policy):
-            self.problem(f"policy {error}", None, file=self.policy_file, block=ref)
-        definition.attrib.pop("url_name", None)
+        self.apply_component_settings(self.selectors[tag], definition, tag, block_id, file)
         title = definition.get("display_name") or ""
-        self.blocks_by_type[tag] += 1
-        self.progress(tag)
         proxy = write_selector(self.writer, tag, block_id, element_to_string(definition), title, pool)
         if parent_tag != "sequential":
             return proxy
@@ -389,20 +404,41 @@ class _CourseImport:
                     entity_id = self.import_block(child, "leaf", f"{tag}/{block_id}", file)
                     if entity_id is not None:
                         children.append(entity_id)
-        # The block is kept as written; learners see an error notice for it instead of its view.
-        for error in leaf_attribute_errors(block_class, definition):
-            self.problem(error, definition, file=file, block=f"{tag}/{block_id}")
-        policy = self.policy.get(f"{tag}/{block_id}", {})
-        for name, value in policy.items():
-            definition.set(name, value if isinstance(value, str) else json.dumps(value))
-        for error in leaf_attribute_errors(block_class, definition, only=policy):
-            self.problem(f"policy {error}", None, file=self.policy_file, block=f"{tag}/{block_id}")
-        definition.attrib.pop("url_name", None)
-        self.blocks_by_type[tag] += 1
-        self.progress(tag)
+        self.apply_component_settings(block_class, definition, tag, block_id, file)
         return self.writer.write_component(
             tag, block_id, element_to_string(definition), definition.get("display_name") or "", children
         )
+
+    def apply_component_settings(
+        self, block_class, definition: etree._Element, tag: str, block_id: str, file: str
+    ) -> None:
+        """
+        Prepare the element of a component (a leaf block, or a selector's rules) to be stored: its policy
+        entries written onto it as attributes, its ``url_name`` removed; report the settings its class
+        cannot read, and count the block.
+
+        The block is kept as written whatever its settings; learners see an error notice for it instead
+        of its view when its class cannot load it.
+        """
+        ref = f"{tag}/{block_id}"
+        attribute_errors = leaf_attribute_errors(block_class, definition)
+        policy = self.policy.get(ref, {})
+        for name, value in policy.items():
+            definition.set(name, json_text(value))
+        policy_errors = [f"policy {error}" for error in leaf_attribute_errors(block_class, definition, only=policy)]
+        self.report_settings_errors(definition, file, ref, attribute_errors, policy_errors)
+        definition.attrib.pop("url_name", None)
+        self.blocks_by_type[tag] += 1
+        self.progress(tag)
+
+    def report_settings_errors(
+        self, definition: etree._Element, file: str, ref: str, attribute_errors: list[str], policy_errors: list[str]
+    ) -> None:
+        """Report the settings a block's fields cannot read: attributes at its element, policy in the policy file."""
+        for error in attribute_errors:
+            self.problem(error, definition, file=file, block=ref)
+        for error in policy_errors:
+            self.problem(error, None, file=self.policy_file, block=ref)
 
 
 def _field_value(declared, text: str):
@@ -413,11 +449,6 @@ def _field_value(declared, text: str):
     except Exception as exc:  # field types raise ValueError, TypeError, dateutil's ParserError, ...
         raise ValueError(f"{text!r} is not a valid {type(declared).__name__} ({exc})") from exc
     return declared.to_json(value)
-
-
-def _known_fields(block_class) -> dict:
-    """The fields a block of this class has in this runtime: its own and the inheritable settings."""
-    return {**InheritableFieldsMixin.fields, **block_class.fields}
 
 
 def container_fields(
@@ -431,7 +462,7 @@ def container_fields(
     their names; policy extras as JSON under :data:`~lc_runtime.olx.policy.POLICY_EXTRAS_KEY`, so that
     export writes each back where it came from, with its JSON type.
     """
-    known = _known_fields(load_block_class(tag))
+    known = known_fields(load_block_class(tag))
     fields: dict = {}
     extra: dict = {}
     policy_extra: dict = {}
@@ -471,7 +502,7 @@ def leaf_attribute_errors(block_class, definition: etree._Element, only=None) ->
     The attributes of a leaf element (or only those named in ``only``) that its block's fields cannot
     read, each with the reason.
     """
-    known = _known_fields(block_class)
+    known = known_fields(block_class)
     errors = []
     for name, text in definition.attrib.items():
         if only is not None and name not in only:
@@ -508,79 +539,122 @@ def import_course(
     publish: bool = True,
     strict: bool = False,
     progress: Callable[[str], None] | None = None,
-    selectors: Mapping[str, type] | None = None,
-    drafts: bool = True,
+    selectors: Mapping[str, type],
+    check_loadable: LoadabilityCheck,
 ) -> ImportResult:
     """
     Import the course export at ``source`` (see :mod:`lc_runtime.olx.sources`) as course run ``course_key``.
 
-    With ``drafts`` (the default), the export's ``drafts/`` folder is then imported as draft versions,
-    after the publish (see :func:`import_drafts`, which callers that publish later call themselves).
+    The whole import, in one transaction: the export is opened once (an archive checked and unpacked
+    once); the course becomes the run's draft; blocks that ``check_loadable`` finds their class cannot
+    load are reported; with ``publish`` the course is then published, as the export is a published
+    course; the export's ``drafts/`` are written after that as draft versions (so they stay drafts),
+    and checked again. ``strict`` applies last, to every problem met: it raises
+    :class:`StrictImportError` inside the transaction, so nothing is written.
 
-    ``selectors`` maps the OLX tags of selectors (``split_test``, ...) to their XBlock classes: those
-    elements are stored as a pool and a proxy (:func:`lc_runtime.content.pools.api.write_selector`).
-    :func:`lc_runtime.api.import_olx` passes the installed selector plugins.
-
-    ``course_key`` defaults to the org, course and run that ``course.xml`` names. The export becomes
-    the run's draft; with ``publish`` (the default) it is then published, as the export is a
-    published course. Raises :class:`OlxError` for an export that cannot be read at all, and
-    :class:`StrictImportError` under ``strict`` for any problem; in both cases nothing is written.
+    ``course_key`` defaults to the org, course and run that ``course.xml`` names. ``selectors`` maps
+    the OLX tags of selectors (``split_test``, ...) to their XBlock classes: those elements are stored
+    as a pool and a proxy (:func:`lc_runtime.content.pools.api.write_selector`).
+    :func:`lc_runtime.api.import_olx` passes the installed selector plugins, and a ``check_loadable``
+    that builds a draft runtime. Raises :class:`OlxError` for an export that cannot be read at all;
+    nothing is written then either.
     """
     progress = progress or (lambda _tag: None)
     with open_course_root(source) as root_fs:
-        pointer = read_xml_file(root_fs, "course.xml")
-        run = pointer.get("url_name")
-        if pointer.tag != "course" or not run:
-            raise OlxError('course.xml must be <course url_name="RUN" org="ORG" course="COURSE"/>',
-                           file="course.xml", line=pointer.sourceline)
-        try:
-            key = to_course_key(course_key) if course_key is not None else to_course_key(
-                f"course-v1:{pointer.get('org')}+{pointer.get('course')}+{run}"
-            )
-        except InvalidKey as exc:
-            raise OlxError(str(exc), file="course.xml", line=pointer.sourceline) from exc
-        course_definition = resolve_definition(pointer, root_fs)
-        policy_file = f"policies/{run}/policy.json"
-        policy = _read_json(root_fs, policy_file, object_of_objects=True)
-        course_policy = policy.pop(f"course/{run}", {})
-        policy[f"course/{COURSE_ROOT_BLOCK_ID}"] = course_policy
-        grading_policy = _read_json(root_fs, f"policies/{run}/grading_policy.json")
-
+        export = _read_export(root_fs, course_key)
+        key = str(export.course_key)
         with transaction.atomic():
-            package_id = package_for_run(str(key)) or get_or_create_package(
-                str(key), course_definition.get("display_name") or course_policy.get("display_name") or str(key)
-            )
-            writer = CourseWriter(package_id, created_by=created_by)
-            importer = _CourseImport(root_fs, writer, key, policy, progress, policy_file)
-            importer.selectors = selectors or {}
-            importer.course_fields = {"org": pointer.get("org"), "course": pointer.get("course")}
-            if grading_policy:
-                importer.course_fields["grading_policy"] = grading_policy
-            with bulk_changes(package_id, changed_by=created_by):
-                course_definition.set("url_name", COURSE_ROOT_BLOCK_ID)
-                importer.note_attributes(load_block_class("course"), course_definition,
-                                         pointer_path(pointer) or "course.xml", f"course/{COURSE_ROOT_BLOCK_ID}")
-                root_entity = importer.import_container(
-                    course_definition, "course", COURSE_ROOT_BLOCK_ID, pointer_path(pointer) or "course.xml"
-                )
-                static_files = import_static_files(
-                    root_fs, package_id, created_by=created_by, progress=progress, problem=importer.problem
-                )
-                course_files = _course_files(root_fs)
-                write_course_files(package_id, course_files, created_by=created_by)
-                importer.warn_unknown_types()
-                if strict and importer.problems:
-                    raise StrictImportError(
-                        f"{len(importer.problems)} problem(s); first: {importer.problems[0]}", block=None
-                    )
-            ensure_course_run(str(key), package_id, root_entity)
-            published = publish_course(package_id, published_by=created_by) if publish else None
-            drafted = (
-                _import_drafts_folder(root_fs, key, policy, policy_file, created_by, progress, selectors or {}, strict)
-                if drafts else None
-            )
-    result = ImportResult(
-        course_key=str(key),
+            package_id = package_for_run(key) or get_or_create_package(key, export.title)
+            result = _write_course(export, package_id, created_by, progress, selectors)
+            # Blocks whose own XBlock class cannot load their OLX are damage too: found now, not at a learner.
+            _report_blocks_that_cannot_load(result, check_loadable)
+            if publish:
+                result.published = publish_course(package_id, published_by=created_by)
+            # The export's drafts/ are changes not yet published: written after the publish, they stay drafts.
+            drafted = _write_drafts(export, package_id, created_by, progress, selectors)
+            if drafted is not None:
+                result.add_drafts(drafted)
+                _report_blocks_that_cannot_load(result, check_loadable)
+            if strict and result.problems:
+                raise StrictImportError(f"{len(result.problems)} problem(s); first: {result.problems[0]}", block=None)
+    return result
+
+
+@dataclass
+class _Export:
+    """An opened export: its top folder, and what ``course.xml`` and ``policies/<run>/`` say."""
+
+    fs: FS
+    course_key: CourseKey
+    pointer: etree._Element
+    """``course.xml``'s element."""
+    course_definition: etree._Element
+    """The ``<course>`` element it points to, resolved."""
+    policy: dict[str, dict]
+    """Block ref (``type/id``) -> its settings; the course's own under ``course/<COURSE_ROOT_BLOCK_ID>``."""
+    policy_file: str
+    grading_policy: dict
+
+    @property
+    def course_file(self) -> str:
+        """The file the ``<course>`` element was read from."""
+        return pointer_path(self.pointer) or "course.xml"
+
+    @property
+    def title(self) -> str:
+        course_policy = self.policy[f"course/{COURSE_ROOT_BLOCK_ID}"]
+        return self.course_definition.get("display_name") or course_policy.get("display_name") or str(self.course_key)
+
+
+def _read_export(root_fs: FS, course_key) -> _Export:
+    """Read ``course.xml``, the course element and the policy files of the export at ``root_fs``."""
+    pointer = read_xml_file(root_fs, "course.xml")
+    run = pointer.get("url_name")
+    if pointer.tag != "course" or not run:
+        raise OlxError('course.xml must be <course url_name="RUN" org="ORG" course="COURSE"/>',
+                       file="course.xml", line=pointer.sourceline)
+    try:
+        key = to_course_key(course_key) if course_key is not None else to_course_key(
+            f"course-v1:{pointer.get('org')}+{pointer.get('course')}+{run}"
+        )
+    except InvalidKey as exc:
+        raise OlxError(str(exc), file="course.xml", line=pointer.sourceline) from exc
+    course_definition = resolve_definition(pointer, root_fs)
+    policy_file = f"policies/{run}/policy.json"
+    policy = _read_json(root_fs, policy_file, object_of_objects=True)
+    course_policy = policy.pop(f"course/{run}", {})
+    policy[f"course/{COURSE_ROOT_BLOCK_ID}"] = course_policy
+    grading_policy = _read_json(root_fs, f"policies/{run}/grading_policy.json")
+    return _Export(root_fs, key, pointer, course_definition, policy, policy_file, grading_policy)
+
+
+def _write_course(
+    export: _Export, package_id: int, created_by: int | None, progress, selectors: Mapping[str, type]
+) -> ImportResult:
+    """Write the export (its tree, static files and course files, not ``drafts/``) as the run's draft."""
+    course_fields = {"org": export.pointer.get("org"), "course": export.pointer.get("course")}
+    if export.grading_policy:
+        course_fields["grading_policy"] = export.grading_policy
+    writer = CourseWriter(package_id, created_by=created_by)
+    importer = _CourseImport(
+        export.fs, writer, export.course_key, policy=export.policy, policy_file=export.policy_file,
+        selectors=selectors, progress=progress, course_fields=course_fields,
+    )
+    with bulk_changes(package_id, changed_by=created_by):
+        course_definition = export.course_definition
+        course_definition.set("url_name", COURSE_ROOT_BLOCK_ID)
+        importer.note_attributes(load_block_class("course"), course_definition, export.course_file,
+                                 f"course/{COURSE_ROOT_BLOCK_ID}")
+        root_entity = importer.import_container(course_definition, "course", COURSE_ROOT_BLOCK_ID, export.course_file)
+        static_files = import_static_files(
+            export.fs, package_id, created_by=created_by, progress=progress, problem=importer.problem
+        )
+        course_files = _course_files(export.fs)
+        write_course_files(package_id, course_files, created_by=created_by)
+        importer.warn_unknown_types()
+    ensure_course_run(str(export.course_key), package_id, root_entity)
+    return ImportResult(
+        course_key=str(export.course_key),
         blocks_by_type=dict(importer.blocks_by_type),
         created=writer.counts.created,
         updated=writer.counts.updated,
@@ -591,12 +665,19 @@ def import_course(
         problems=importer.problems,
         warnings=importer.warnings,
         course_files=len(course_files),
-        published=published,
         block_locations=importer.locations,
     )
-    if drafted is not None:
-        result.add_drafts(drafted)
-    return result
+
+
+def _report_blocks_that_cannot_load(result: ImportResult, check_loadable: LoadabilityCheck) -> None:
+    """Report the blocks of the course's draft whose XBlock class cannot load their OLX (once each)."""
+    already_reported = {problem.block for problem in result.problems}
+    for (block_type, block_id), error in check_loadable(result.course_key).items():
+        if f"{block_type}/{block_id}" in already_reported:
+            continue
+        file, line = result.block_locations.get((block_type, block_id), (None, None))
+        message = f"<{block_type}> could not be loaded by its XBlock class: {error}"
+        result.problems.append(ImportProblem(message, file, line, f"{block_type}/{block_id}"))
 
 
 @dataclass
@@ -633,28 +714,30 @@ def _draft_unit_files(drafts_fs) -> list[str]:
     ) else []
 
 
-def _import_drafts_folder(
-    root_fs, key, policy: dict, policy_file: str, created_by: int | None, progress, selectors, strict: bool
+def _write_drafts(
+    export: _Export, package_id: int, created_by: int | None, progress, selectors: Mapping[str, type]
 ) -> DraftImport | None:
     """
-    Import ``drafts/`` of the export in ``root_fs`` as draft versions; None when it has none.
+    Import ``drafts/`` of the export as draft versions; None when it has no draft units.
 
-    Each ``drafts/vertical/<id>.xml`` naming a ``parent_url`` is a Unit with unpublished changes: it is
-    written (with its children, read from ``drafts/<type>/``) as the Unit's next draft version, and
-    placed in its parent Subsection's draft at ``index_in_children_list`` when that does not list it.
-    Files without ``parent_url`` are children of other draft blocks, reached through them.
+    Call it after the publish: a draft of a published Unit becomes its next draft version, and the
+    published version stays what learners see. Each ``drafts/vertical/<id>.xml`` naming a
+    ``parent_url`` is a Unit with unpublished changes: it is written (with its children, read from
+    ``drafts/<type>/``) as the Unit's next draft version, and placed in its parent Subsection's draft at
+    ``index_in_children_list`` when that does not list it. Files without ``parent_url`` are children of
+    other draft blocks, reached through them.
     """
-    if not root_fs.isdir(DRAFTS_FOLDER):
+    if not export.fs.isdir(DRAFTS_FOLDER):
         return None
-    drafts_fs = root_fs.opendir(DRAFTS_FOLDER)
+    drafts_fs = export.fs.opendir(DRAFTS_FOLDER)
     unit_files = _draft_unit_files(drafts_fs)
     if not unit_files:
         return None
-    package_id = package_for_run(str(key))
     writer = CourseWriter(package_id, created_by=created_by)
-    importer = _CourseImport(drafts_fs, writer, key, policy, progress, policy_file)
-    importer.selectors = selectors
-    importer.location_prefix = f"{DRAFTS_FOLDER}/"
+    importer = _CourseImport(
+        drafts_fs, writer, export.course_key, policy=export.policy, policy_file=export.policy_file,
+        selectors=selectors, progress=progress, location_prefix=f"{DRAFTS_FOLDER}/",
+    )
     drafted = DraftImport()
     units = []
     for path in unit_files:
@@ -698,13 +781,9 @@ def _import_drafts_folder(
                 continue
             drafted.units.append(f"vertical/{unit.get('url_name')}")
         importer.warn_unknown_types()
-        drafted.problems = [_under_drafts(problem) for problem in importer.problems]
-        drafted.warnings = [_under_drafts(warning) for warning in importer.warnings]
-        drafted.block_locations = {
-            ref: (_prefixed(file), line) for ref, (file, line) in importer.locations.items()
-        }
-        if strict and drafted.problems:
-            raise StrictImportError(f"{len(drafted.problems)} problem(s); first: {drafted.problems[0]}", block=None)
+    drafted.problems = [_under_drafts(problem) for problem in importer.problems]
+    drafted.warnings = [_under_drafts(warning) for warning in importer.warnings]
+    drafted.block_locations = {ref: (_prefixed(file), line) for ref, (file, line) in importer.locations.items()}
     return drafted
 
 
@@ -726,31 +805,3 @@ def _draft_parent(parent_url: str) -> str | None:
     except InvalidKeyError:
         return None
     return parent.block_id if parent.block_type == "sequential" else None
-
-
-def import_drafts(
-    source: OlxSource,
-    *,
-    course_key,
-    created_by: int | None = None,
-    strict: bool = False,
-    progress: Callable[[str], None] | None = None,
-    selectors: Mapping[str, type] | None = None,
-) -> DraftImport | None:
-    """
-    Import the ``drafts/`` folder of the export at ``source`` into course run ``course_key`` (already
-    imported) as draft versions; None when the export has no draft units.
-
-    Call it after publishing the rest of the export: a draft of a published Unit becomes its next
-    draft version, and the published version stays what learners see. Under ``strict`` any problem
-    raises :class:`StrictImportError` (the caller's transaction then writes nothing).
-    """
-    progress = progress or (lambda _tag: None)
-    key = to_course_key(course_key)
-    with open_course_root(source) as root_fs:
-        run = read_xml_file(root_fs, "course.xml").get("url_name")
-        policy_file = f"policies/{run}/policy.json"
-        policy = _read_json(root_fs, policy_file, object_of_objects=True)
-        with transaction.atomic():
-            return _import_drafts_folder(root_fs, key, policy, policy_file, created_by, progress, selectors or {},
-                                         strict)

@@ -7,6 +7,7 @@ or (strict) refused with nothing written.
 from __future__ import annotations
 
 import shutil
+import tarfile
 from html import escape as html_escape
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from tests.olx_snapshots import row_counts, tree_snapshot
 
 FIDELITY_COURSE = ROOT / "tests" / "fixtures" / "fidelity-course"
 FIDELITY_KEY = "course-v1:LcX+Fidelity+2026"
+COPY_KEY = "course-v1:LcX+Fidelity+Copy"
 NOTICE = "This block cannot be shown here."
 
 pytestmark = pytest.mark.django_db
@@ -350,3 +352,55 @@ def test_a_damaged_draft_is_a_placeholder_in_the_draft_only(tmp_path):
     draft = load_course_tree(FIDELITY_KEY, mode="draft")
     assert damage_of(draft.blocks[("html", "draft-note")]) is not None
     assert ("html", "draft-note") not in load_course_tree(FIDELITY_KEY, mode="published").blocks
+
+
+# ---- the workflow: the export opened once, strict applied once, loading checked through a callable
+
+
+def test_an_archive_is_checked_and_unpacked_once_for_the_course_and_its_drafts(tmp_path, monkeypatch):
+    from lc_runtime.olx import sources
+
+    archive = tmp_path / "export.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(FIDELITY_COURSE, arcname="course")
+    checked = []
+    check_tar = sources._check_tar
+    monkeypatch.setattr(sources, "_check_tar", lambda path: (checked.append(path), check_tar(path))[-1])
+    result = api.import_olx(archive)
+    assert result.draft_units == ["vertical/reading", "vertical/new-unit"]
+    assert checked == [archive]
+
+
+def test_strict_refuses_once_counting_the_problems_of_the_course_and_its_drafts(tmp_path):
+    source = _copy(tmp_path)
+    _malformed_problem(source)
+    (source / "drafts" / "html" / "draft-note.html").unlink()
+    assert [problem.file for problem in api.import_olx(source, course_key=COPY_KEY).problems] == [
+        "problem/q1.xml", "drafts/html/draft-note.xml",
+    ]
+    before = row_counts()
+    with pytest.raises(api.StrictImportError, match=r"^2 problem\(s\); first: problem/q1.xml:3 \[problem/q1\]"):
+        api.import_olx(source, strict=True)
+    assert row_counts() == before
+
+
+def test_the_olx_workflow_checks_that_blocks_load_through_the_callable_it_is_given():
+    from lc_runtime.olx.importer import import_course
+    from lc_runtime.selectors.block import selector_block_classes
+
+    asked = []
+
+    def check_loadable(course_key: str) -> dict[tuple[str, str], str]:
+        asked.append(course_key)
+        return {("problem", "q1"): "ValueError: not today"}
+
+    before = row_counts()
+    with pytest.raises(api.StrictImportError, match=r"^1 problem\(s\); first: .*not today"):
+        import_course(FIDELITY_COURSE, strict=True, selectors=selector_block_classes(), check_loadable=check_loadable)
+    assert row_counts() == before
+    asked.clear()
+    result = import_course(FIDELITY_COURSE, selectors=selector_block_classes(), check_loadable=check_loadable)
+    assert asked == [FIDELITY_KEY, FIDELITY_KEY]  # once the course is written, and again after its drafts
+    [problem] = result.problems  # reported once
+    assert (problem.file, problem.line, problem.block) == ("problem/q1.xml", 1, "problem/q1")
+    assert problem.message == "<problem> could not be loaded by its XBlock class: ValueError: not today"
