@@ -201,13 +201,13 @@ def test_blocks_below_a_group_the_learner_is_not_in_are_hidden_at_every_level(le
         assert not learner.visible(*hidden), hidden
 
 
-def test_a_nested_selector_is_resolved_when_its_group_is_reached(learner, django_assert_max_num_queries):
+def test_a_nested_selector_is_resolved_when_its_group_is_reached(learner, django_assert_num_queries):
     create_partition_groups(LEARNER, KEY, [NewPartitionGroup(PARTITION, 0)], "test")
     learner.resolver.resolve_below(learner.record("vertical", "u1"))
     nested_pool = learner.record("randomize", "nested").pool_entity_id
     assert nested_pool not in learner_variants(LEARNER, KEY), "not reachable before its group was chosen"
 
-    with django_assert_max_num_queries(4):  # an INSERT and a re-read (in a savepoint): a batch of its own
+    with django_assert_num_queries(4):  # an INSERT and a re-read (in a savepoint): a batch of its own
         nested = learner.children("randomize", "nested")
 
     assert len(nested) == 1 and learner.visible("html", nested[0])

@@ -33,10 +33,11 @@ from lc_runtime.models import BlockChild, ContainerSettings
 
 ON_MARIADB = settings.DATABASES["default"]["ENGINE"].endswith("mysql")
 
-# Queries of a write that changes nothing, inside an open draft change (the import's case): find the
-# entity, the OLX media (media type, a get-or-create in a savepoint: 4) or the children (2), then
-# compare with the draft (2 for a component, 3 for a container: version, entity list, settings).
-# Dependencies add one read. The same on SQLite and MariaDB.
+# Queries of a write that changes nothing, inside an open draft change (the import's case), the same
+# on SQLite and MariaDB. A component: itself with its draft (1), its OLX media (the media type, then a
+# get-or-create in a savepoint: 4), the draft's media and children compared (2); its dependencies, one
+# more. A container: its children's entities and itself (2), its draft version (2), the draft's entity
+# list, its rows and its settings compared (3).
 UNCHANGED_COMPONENT = 7
 UNCHANGED_COMPONENT_WITH_DEPENDENCIES = 8
 UNCHANGED_CONTAINER = 7
