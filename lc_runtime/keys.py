@@ -23,8 +23,10 @@ from opaque_keys.edx.locator import BlockUsageLocator, CourseLocator
 __all__ = [
     "COURSE_ROOT_BLOCK_ID",
     "ENCODED_PREFIX",
+    "MAX_CODE_LENGTH",
     "InvalidKey",
     "block_id_from_code",
+    "check_block_id",
     "code_from_block_id",
     "container_code",
     "parse_container_code",
@@ -36,7 +38,10 @@ __all__ = [
 
 COURSE_ROOT_BLOCK_ID = "course"
 ENCODED_PREFIX = "_lcx_"
-_CODE_RE = re.compile(r"^[\w.-]+\Z")
+# ASCII only: MySQL/MariaDB check openedx-core's code constraint with REGEXP BINARY, where \w is ASCII.
+_CODE_RE = re.compile(r"^[A-Za-z0-9_.-]+\Z")
+MAX_CODE_LENGTH = 255
+"""The longest code Learning Core stores (its ``*_code`` columns)."""
 
 
 class InvalidKey(ValueError):
@@ -52,7 +57,8 @@ def _parsed(text, key_class, locator_class, kind: str):
             key = key_class.from_string(str(text))
         except InvalidKeyError as exc:
             raise InvalidKey(f"Not a {kind} key: {text!r}") from exc
-    if not isinstance(key, locator_class) or key.deprecated:
+    # Exactly the class: CCX keys (ccx-v1:, ccx-block-v1:) and old Mongo locations subclass these.
+    if type(key) is not locator_class or key.deprecated:
         prefix = "course-v1:" if locator_class is CourseLocator else "block-v1:"
         raise InvalidKey(f"Only {prefix} {kind}{'-run' if kind == 'course' else ''} keys are supported, not {text!r}")
     return key
@@ -89,11 +95,37 @@ def usage_key_for(course_key: CourseLocator, block_type: str, block_id: str) -> 
         raise InvalidKey(f"Not a valid block id for {block_type}: {block_id!r}") from exc
 
 
+def check_block_id(course_key: CourseLocator, block_type: str, block_id: str) -> None:
+    """
+    Raise :class:`InvalidKey` unless a block of ``block_type`` can be stored under ``block_id``: a
+    usage key holds it, and its code (a component's, or with its type a container's) fits Learning Core.
+    """
+    usage_key_for(course_key, block_type, block_id)
+    container_code(block_type, block_id)
+
+
 def code_from_block_id(block_id: str) -> str:
-    """The Learning Core code that stores a block id (reversible with :func:`block_id_from_code`)."""
-    if _CODE_RE.match(block_id) and not block_id.startswith(ENCODED_PREFIX):
-        return block_id
-    return ENCODED_PREFIX + block_id.encode("utf-8").hex()
+    """
+    The Learning Core code that stores a block id (reversible with :func:`block_id_from_code`).
+
+    Raises :class:`InvalidKey` for the empty id, and for an id whose code is longer than Learning
+    Core stores (:data:`MAX_CODE_LENGTH`).
+    """
+    if not block_id:
+        raise InvalidKey("A block id cannot be empty")
+    code = block_id
+    if not _CODE_RE.match(block_id) or block_id.startswith(ENCODED_PREFIX):
+        code = ENCODED_PREFIX + block_id.encode("utf-8").hex()
+    return _fitting(code, block_id)
+
+
+def _fitting(code: str, block_id: str) -> str:
+    if len(code) > MAX_CODE_LENGTH:
+        raise InvalidKey(
+            f"The block id {block_id[:40]!r}... is too long: its Learning Core code would have {len(code)} "
+            f"characters, {MAX_CODE_LENGTH} at most"
+        )
+    return code
 
 
 def block_id_from_code(code: str) -> str:
@@ -105,7 +137,7 @@ def block_id_from_code(code: str) -> str:
 
 def container_code(olx_tag: str, block_id: str) -> str:
     """The container code for an OLX container element (``chapter``, ``vertical``, ...) and its id."""
-    return f"{olx_tag}.{code_from_block_id(block_id)}"
+    return _fitting(f"{olx_tag}.{code_from_block_id(block_id)}", block_id)
 
 
 def parse_container_code(code: str) -> tuple[str, str]:

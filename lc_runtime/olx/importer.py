@@ -52,7 +52,7 @@ from lc_runtime.content.courses.api import (
     write_course_files,
 )
 from lc_runtime.content.pools.api import SYNTHETIC_UNIT_MARK, SYNTHETIC_UNIT_SUFFIX, write_selector
-from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, InvalidKey, to_course_key, usage_key_for
+from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, InvalidKey, check_block_id, to_course_key
 from lc_runtime.olx.damaged import DAMAGE_KEY, DamagedBlock
 from lc_runtime.olx.parsing import (
     HostileOlx,
@@ -232,7 +232,7 @@ class _CourseImport:
         definition.tail = None  # the whitespace after an inline element belongs to its parent's file
         ref = f"{tag}/{block_id}"
         try:
-            usage_key_for(self.course_key, tag, block_id)
+            check_block_id(self.course_key, tag, block_id)
         except InvalidKey as exc:
             return self.keep_damaged(element, parent_tag, parent_ref, file, str(exc), own_file=own_file)
         if (tag, block_id) in self._seen:
@@ -303,7 +303,7 @@ class _CourseImport:
         """The block id of a placeholder: the url_name if free and valid, else one derived from it, stably."""
         url_name = element.get("url_name") or ""
         try:
-            usage_key_for(self.course_key, kind, url_name)
+            check_block_id(self.course_key, kind, url_name)
             base = url_name
         except InvalidKey:
             digest = hashlib.sha1(f"{parent_ref}|{element_to_string(element)}".encode()).hexdigest()

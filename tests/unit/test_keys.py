@@ -108,10 +108,6 @@ def test_only_ascii_ids_that_are_not_codes_already_are_encoded(block_id):
         assert code.startswith(ENCODED_PREFIX)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: code_from_block_id('') returns the bare prefix '_lcx_' instead of refusing the empty id "
-    "(usage_key_for refuses it, the code functions do not)"
-))
 def test_the_empty_block_id_has_no_code():
     with pytest.raises(InvalidKey):
         code_from_block_id("")
@@ -119,10 +115,6 @@ def test_the_empty_block_id_has_no_code():
         container_code("vertical", "")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: codes longer than Learning Core's 255 characters are returned, not refused; writing one fails in "
-    "the database on MariaDB (and is stored anyway on SQLite, which does not check lengths)"
-))
 @pytest.mark.parametrize(
     "make_code",
     [
@@ -286,11 +278,6 @@ def test_text_that_is_no_usage_key_is_refused(text):
         to_usage_key(text)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: _parsed checks isinstance(key, locator_class), so subclasses of BlockUsageLocator from other "
-    "namespaces pass: an old Mongo 'location:' key (DeprecatedLocation) and a CCX block key come back "
-    "unchanged, not as block-v1: keys"
-))
 @pytest.mark.parametrize(
     "text", ["location:LcX+Keys+2026+problem+p1", "ccx-block-v1:LcX+Keys+2026+ccx@1+type@problem+block@p1"]
 )
@@ -299,9 +286,6 @@ def test_usage_keys_of_other_namespaces_are_refused(text):
         to_usage_key(text)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: CCXLocator subclasses CourseLocator, so to_course_key accepts a ccx-v1: key and returns it as it is"
-))
 def test_ccx_course_keys_are_refused():
     with pytest.raises(InvalidKey, match="Only course-v1: course-run keys are supported"):
         to_course_key("ccx-v1:LcX+Keys+2026+ccx@1")

@@ -128,10 +128,6 @@ def test_a_block_id_that_is_not_a_code_is_stored_encoded(package, writer):
     assert writer.counts.created_blocks == ["html/a:b~c"]
 
 
-@pytest.mark.xfail(ON_MARIADB, strict=True, reason=(
-    "bug: code_from_block_id keeps unicode letters (Python's \\w), but on MariaDB Django checks openedx-core's "
-    "code constraint with REGEXP BINARY, where \\w is ASCII only: IntegrityError oel_component_code_regex"
-))
 def test_a_block_id_of_unicode_letters_is_stored_and_read_back(package, writer):
     with bulk_changes(package):
         component = writer.write_component("html", "été", "<html/>", "")
@@ -141,12 +137,8 @@ def test_a_block_id_of_unicode_letters_is_stored_and_read_back(package, writer):
     assert writer.counts.created_blocks == ["html/été", "vertical/問題"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: nothing refuses a block id whose code exceeds Learning Core's 255 characters: SQLite stores it, "
-    "MariaDB fails with DataError 1406 (Data too long for column 'component_code')"
-))
 def test_a_block_id_too_long_for_a_code_is_refused_before_anything_is_written(package, writer):
-    with pytest.raises(InvalidKey), bulk_changes(package):
+    with pytest.raises(InvalidKey):  # refused before a query: no draft change is even opened
         writer.write_component("html", "x" * 300, "<html/>", "")
     assert not Component.objects.filter(learning_package_id=package).exists()
 
