@@ -16,6 +16,7 @@ import logging
 import os
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
 from contextlib import nullcontext
 from typing import Any
 
@@ -35,6 +36,7 @@ from lc_runtime.blocks.placeholder import ErrorPlaceholderBlock
 from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.blocks.scopes import is_authored, is_learner
 from lc_runtime.conf import get_setting
+from lc_runtime.content.selectors import StoredVariant
 from lc_runtime.content.tree import BlockRecord, BlockRef, CourseTree
 from lc_runtime.content.writes import update_component, update_container
 from lc_runtime.fielddata.authored import AuthoredFieldData, AuthoredFieldReadOnly
@@ -67,7 +69,7 @@ from lc_runtime.selectors.block import block_class_for
 from lc_runtime.selectors.registry import selector_for_tag
 from lc_runtime.selectors.resolution import VariantResolver
 
-__all__ = ["LearningCoreRuntime", "RuntimeOwnedChildren"]
+__all__ = ["LearningCoreRuntime", "NotASelector", "RuntimeOwnedChildren"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,10 @@ _warned_classes: set[type] = set()
 def _owner_key(usage_key):
     """The usage key of the block itself, for a block's key or one of its asides' keys."""
     return usage_key.usage_key if isinstance(usage_key, AsideUsageKeyV2) else usage_key
+
+
+class NotASelector(ValueError):
+    """The usage key names a block that is not a selector."""
 
 
 class _ParseFailure:
@@ -299,7 +305,14 @@ class LearningCoreRuntime(Runtime):
             return block_class_for(selector)
         return load_block_class(block_type)
 
-    def _record(self, usage_key) -> BlockRecord:
+    # ---- the course tree, for the edges (api, web, cli): records as stored, whatever the learner sees
+    def record_of(self, usage_key) -> BlockRecord:
+        """
+        The tree's record of the block ``usage_key`` (a key or its string) names: its type, id,
+        version, stored fields and OLX, parent and children (a selector's: its whole pool).
+
+        NoSuchUsage if the key is malformed, of another course run, or names no block of this run.
+        """
         try:
             key = to_usage_key(usage_key)
         except InvalidKey as exc:
@@ -311,7 +324,16 @@ class LearningCoreRuntime(Runtime):
             raise NoSuchUsage(str(key))
         return record
 
+    def iter_records(self) -> Iterator[BlockRecord]:
+        """The record of every block of the run, including those no container lists (``about``, ``info``, tabs)."""
+        return iter(self.tree.blocks.values())
+
+    def descendant_records(self, usage_key) -> list[BlockRecord]:
+        """The records of a block and everything below it, depth first in course order (selectors: whole pools)."""
+        return self.tree.descendants(self.record_of(usage_key).ref)
+
     def usage_key_of(self, ref: BlockRef):
+        """The usage key of the block a record's ``ref`` (or a ``parent``, ``children`` entry) names in this run."""
         return usage_key_for(self.course_key, *ref)
 
     def get_block(self, usage_id, for_parent=None) -> XBlock:
@@ -321,7 +343,7 @@ class LearningCoreRuntime(Runtime):
         NoSuchUsage if this run has no such block, or if it sits in a selector's pool outside what the
         learner's Variant shows: one learner never reaches content meant for another group.
         """
-        record = self._record(usage_id)
+        record = self.record_of(usage_id)
         key = self.usage_key_of(record.ref)
         block = self._blocks.get(key)
         if block is not None:
@@ -353,7 +375,7 @@ class LearningCoreRuntime(Runtime):
         Builds every block (each version's OLX is parsed once per process, so this also warms the
         parse cache for the learners who follow).
         """
-        for record in self.tree.blocks.values():
+        for record in self.iter_records():
             self.get_block(self.usage_key_of(record.ref))
         return {
             (key.block_type, key.block_id): self.authored.values_of(key).get("error", "")
@@ -376,17 +398,17 @@ class LearningCoreRuntime(Runtime):
 
     def get_children(self, block, usage_id_filter=None) -> list[XBlock]:
         """The runtime's answer to ``block.get_children()``: the tree's children (or Variant), in order."""
-        record = self._record(block.scope_ids.usage_id)
+        record = self.record_of(block.scope_ids.usage_id)
         keys = [self.usage_key_of(ref) for ref in self._children_of(record)]
         return [self.get_block(k, for_parent=block) for k in keys if usage_id_filter is None or usage_id_filter(k)]
 
     def get_parent(self, block) -> XBlock | None:
         """The runtime's answer to ``block.get_parent()``."""
-        record = self._record(block.scope_ids.usage_id)
+        record = self.record_of(block.scope_ids.usage_id)
         return self.get_block(self.usage_key_of(record.parent)) if record.parent else None
 
     def _structure_value(self, block, name: str) -> Any:
-        record = self._record(block.scope_ids.usage_id)
+        record = self.record_of(block.scope_ids.usage_id)
         if name == "children":
             return [self.usage_key_of(ref) for ref in self._children_of(record)]
         if name == "parent" and record.parent is not None:
@@ -394,7 +416,7 @@ class LearningCoreRuntime(Runtime):
         raise KeyError(name)
 
     def _inherited_value(self, usage_key, name: str) -> Any:
-        record = self._record(usage_key)
+        record = self.record_of(usage_key)
         while record.parent is not None:
             record = self.tree.blocks[record.parent]
             parent_key = self.usage_key_of(record.ref)
@@ -457,14 +479,34 @@ class LearningCoreRuntime(Runtime):
         return values
 
     # ---- selectors
+    def selector_record(self, usage_key) -> BlockRecord:
+        """The record of the selector ``usage_key`` names (see :meth:`record_of`); NotASelector for another block."""
+        record = self.record_of(usage_key)
+        if record.pool_entity_id is None:
+            raise NotASelector(f"{self.usage_key_of(record.ref)} is not a selector")
+        return record
+
+    def variant_of(self, usage_key) -> StoredVariant | None:
+        """
+        The stored Variant of the selector ``usage_key`` for this runtime's learner, drawn and stored
+        (in the current unit of work) if the learner has none yet, as rendering the selector would.
+
+        None where no Variant is stored: for anonymous learners, and where the runtime shows whole pools
+        (:attr:`chooses_variants` is False). NoSuchUsage as :meth:`get_block` (no such block, or one
+        outside the learner's Variant of an enclosing selector); NotASelector for another block.
+        """
+        record = self.selector_record(usage_key)
+        self.get_block(usage_key)
+        return self.variants.variant_of(record) if self.chooses_variants else None
+
     def pool_member_of(self, block) -> PoolMember:
         """A block as a member of its selector's pool (for labels in authors' previews)."""
-        record = self._record(block.scope_ids.usage_id)
+        record = self.record_of(block.scope_ids.usage_id)
         return PoolMember(record.entity_id, record.block_type, record.block_id)
 
     def reset_variant(self, block) -> None:
         """Draw a selector's Variant for this learner again (its ``reset_selected_children`` handler)."""
-        record = self._record(block.scope_ids.usage_id)
+        record = self.record_of(block.scope_ids.usage_id)
         if record.pool_entity_id is None or not self.chooses_variants:
             return
         self.variants.reset(record)
@@ -481,7 +523,7 @@ class LearningCoreRuntime(Runtime):
 
     def preload_learner_state(self, block) -> None:
         """Load the learner state of ``block``, everything below it and their asides, in one query."""
-        records = self.tree.descendants(self._record(_owner_key(block.scope_ids.usage_id)).ref)
+        records = self.descendant_records(_owner_key(block.scope_ids.usage_id))
         aside_classes = {aside_type: self.load_aside_type(aside_type) for aside_type in get_setting("ASIDE_TYPES")}
         triples = []
         for record in records:
@@ -507,7 +549,7 @@ class LearningCoreRuntime(Runtime):
             if self.chooses_variants:
                 # Every selector below resolves in one batch, and its events queue here, in the request's
                 # unit, not inside a child's render that may fail and drop them.
-                self.variants.resolve_below(self._record(_owner_key(block.scope_ids.usage_id)))
+                self.variants.resolve_below(self.record_of(_owner_key(block.scope_ids.usage_id)))
             return super().render(block, view_name, context)
 
     def render_child(self, child, view_name=None, context=None) -> Fragment:
@@ -557,7 +599,7 @@ class LearningCoreRuntime(Runtime):
             return
         if isinstance(key, AsideUsageKeyV2):
             raise AuthoredFieldReadOnly(f"{key}: the content and settings of asides are not stored yet")
-        record = self._record(key)
+        record = self.record_of(key)
         title = getattr(block, "display_name", None) or ""
         with unit_of_work():
             if record.is_container:
