@@ -3,19 +3,17 @@
 
 One runtime serves one (user, course run, mode) — ``published`` for learners (LMS), ``draft`` for
 authors (Studio) — for one request. It is a thin coordinator: the tree comes from the content layer,
-field values from the fielddata layer, OLX parsing and serialization from the olx layer. What it
-owns is the block graph: every block is built once (an identity map), and children and parents are
-the runtime's answer for every block class.
+field values from the fielddata layer (which parses OLX once per version and writes a saved block as
+its next draft version). What it owns is the block graph: every block is built once (an identity
+map), and children and parents are the runtime's answer for every block class.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import os
 import warnings
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import nullcontext
 from typing import Any
@@ -34,19 +32,17 @@ from xblock.runtime import Mixologist, Runtime
 from lc_runtime.blocks.inheritance import InheritableFieldsMixin
 from lc_runtime.blocks.placeholder import ErrorPlaceholderBlock
 from lc_runtime.blocks.registry import load_block_class
-from lc_runtime.blocks.scopes import is_authored, is_learner
+from lc_runtime.blocks.scopes import is_learner
 from lc_runtime.conf import get_setting
 from lc_runtime.content.selectors import StoredVariant
 from lc_runtime.content.tree import BlockRecord, BlockRef, CourseTree
-from lc_runtime.content.writes import update_component, update_container
 from lc_runtime.fielddata.authored import AuthoredFieldData, AuthoredFieldReadOnly
+from lc_runtime.fielddata.drafts import write_draft
 from lc_runtime.fielddata.learner import LearnerFieldData, LearnerStateStore
+from lc_runtime.fielddata.parse_cache import authored_values
 from lc_runtime.fielddata.routing import RuntimeFieldData
 from lc_runtime.fielddata.unit_of_work import current_unit, unit_of_work
 from lc_runtime.keys import InvalidKey, to_usage_key, usage_key_for
-from lc_runtime.olx.damaged import DamagedBlockError, damage_of
-from lc_runtime.olx.parsing import parse_olx
-from lc_runtime.olx.serialize import serialize_block
 from lc_runtime.runtime import handler_urls
 from lc_runtime.runtime.events import XBlockEvent, deliver
 from lc_runtime.runtime.ids import CourseIdManager
@@ -73,10 +69,6 @@ __all__ = ["LearningCoreRuntime", "NotASelector", "RuntimeOwnedChildren"]
 
 log = logging.getLogger(__name__)
 
-_PARSED_CACHE_SIZE = 20_000
-# (component version uuid, block class) -> authored field values parsed from that version's OLX.
-# Versions are immutable, so a parse is good for every runtime in the process.
-_parsed_authored_values: OrderedDict[tuple[str, type], dict[str, Any]] = OrderedDict()
 _warned_classes: set[type] = set()
 
 
@@ -87,13 +79,6 @@ def _owner_key(usage_key):
 
 class NotASelector(ValueError):
     """The usage key names a block that is not a selector."""
-
-
-class _ParseFailure:
-    """A version whose OLX its block class could not load, remembered like a successful parse."""
-
-    def __init__(self, error: Exception) -> None:
-        self.error = error
 
 
 class RuntimeOwnedChildren:
@@ -146,25 +131,6 @@ class _ResourcesFS(MemoryFS):
     """
 
     root_path = os.devnull
-
-
-def _olx_parser(block_class: type):
-    """
-    The classmethod that parses a block's stored OLX: ``parse_xml_new_runtime`` where the class has one.
-
-    xblocks-contrib's ``LegacyXmlMixin`` defines it as a fallback to ``super().parse_xml``, which fails
-    for classes that put the mixin after ``XBlock`` (``DiscussionXBlock``): those parse with the
-    ``parse_xml`` that comes first in their MRO.
-    """
-
-    mro = block_class.__mro__
-
-    def owner(name: str) -> int:
-        return next((i for i, klass in enumerate(mro) if name in vars(klass)), len(mro))
-
-    if owner("parse_xml_new_runtime") <= owner("parse_xml"):
-        return block_class.parse_xml_new_runtime
-    return block_class.parse_xml
 
 
 class _CourseStoreShim:
@@ -353,7 +319,10 @@ class LearningCoreRuntime(Runtime):
         block_class = self.mixologist.mix(self.load_block_type(record.block_type))
         if not self.authored.is_loaded(key):
             try:
-                values = self._authored_values(record, key, block_class)
+                values = authored_values(
+                    record, key, block_class, runtime=self, authored=self.authored,
+                    run_settings=self.tree.run_settings if record.ref == self.tree.root else None,
+                )
             except DatabaseError:
                 raise
             except Exception as exc:  # the block's own parser refused its OLX: show it as broken, keep it
@@ -427,56 +396,6 @@ class LearningCoreRuntime(Runtime):
             except KeyError:
                 continue
         raise KeyError(name)
-
-    def _authored_values(self, record: BlockRecord, key, block_class: type) -> dict[str, Any]:
-        damage = damage_of(record)
-        if damage is not None:  # kept at import as an error placeholder: it loads as one
-            raise DamagedBlockError(damage.notice())
-        if record.is_container:
-            values = dict(record.fields)
-            values.setdefault("display_name", record.title or None)
-            if record.ref == self.tree.root:
-                # The run's own dates override the course's; descendants inherit them from here.
-                values.update(self.tree.run_settings)
-            return values
-        cache_key = (record.version_uuid, block_class)
-        cached = _parsed_authored_values.get(cache_key)
-        if cached is None:
-            try:
-                cached = self._parse_authored_values(record, key, block_class)
-            except DatabaseError:
-                raise
-            except Exception as exc:
-                # Remember the failure too: a version's OLX fails the same way every time.
-                log.warning("%s could not be loaded from its OLX", key, exc_info=True)
-                cached = _ParseFailure(exc)
-            _parsed_authored_values[cache_key] = cached
-            if len(_parsed_authored_values) > _PARSED_CACHE_SIZE:
-                _parsed_authored_values.popitem(last=False)
-        if isinstance(cached, _ParseFailure):
-            raise cached.error
-        return copy.deepcopy(cached)
-
-    def _parse_authored_values(self, record: BlockRecord, key, block_class: type) -> dict[str, Any]:
-        """Parse a component's OLX with its class's own parser; keep the authored values it sets."""
-        node = parse_olx(record.olx or f"<{record.block_type}/>", file=f"{key} (block.xml)")
-        node.attrib.pop("xblock-family", None)
-        scope_ids = ScopeIds(None, record.block_type, key, key)
-        self.id_manager.parsing_block_id = record.block_id
-        try:
-            with self.authored.loading():
-                parse = _olx_parser(block_class)
-                parsed = parse(node, self, scope_ids)
-                authored = [
-                    name for name in parsed._get_fields_to_save() if is_authored(parsed.fields[name].scope)
-                ]
-                parsed.force_save_fields(authored)
-        finally:
-            self.id_manager.parsing_block_id = None
-        values = self.authored.values_of(key)
-        if not values.get("display_name") and record.title:
-            values.setdefault("display_name", record.title)
-        return values
 
     # ---- selectors
     def selector_record(self, usage_key) -> BlockRecord:
@@ -599,46 +518,7 @@ class LearningCoreRuntime(Runtime):
             return
         if isinstance(key, AsideUsageKeyV2):
             raise AuthoredFieldReadOnly(f"{key}: the content and settings of asides are not stored yet")
-        record = self.record_of(key)
-        title = getattr(block, "display_name", None) or ""
-        with unit_of_work():
-            if record.is_container:
-                fields = {
-                    name: value for name, value in self.authored.values_of(key).items()
-                    if name in block.fields and is_authored(block.fields[name].scope)
-                }
-                if record.ref == self.tree.root:
-                    fields = self._course_fields_without_run_settings(record, fields)
-                update_container(self.tree.learning_package_id, record.block_type, record.block_id, title, fields)
-            else:
-                update_component(
-                    self.tree.learning_package_id,
-                    record.block_type,
-                    record.block_id,
-                    serialize_block(block),
-                    title,
-                    created_by=self.learner_id,
-                )
-        self.authored.mark_unchanged(key)
-
-    def _course_fields_without_run_settings(self, record: BlockRecord, fields: dict[str, Any]) -> dict[str, Any]:
-        """
-        The course root's fields to store in the package, which every run shares: a setting the run
-        overrides keeps the package's value. Changing such a setting through a block is refused, as it
-        belongs to the run (``api.update_run_settings``), not to the content.
-        """
-        stored = dict(fields)
-        for name, run_value in self.tree.run_settings.items():
-            if fields.get(name) != run_value:
-                raise AuthoredFieldReadOnly(
-                    f"{name} is a setting of the course run {self.course_key}, not of the course content: "
-                    "change it with lc_runtime.api.update_run_settings"
-                )
-            if name in record.fields:
-                stored[name] = record.fields[name]
-            else:
-                stored.pop(name, None)
-        return stored
+        write_draft(block, self.record_of(key), self.authored, self.tree, created_by=self.learner_id)
 
     # ---- the four abstract methods
     def handler_url(self, block, handler_name, suffix="", query="", thirdparty=False) -> str:
