@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from opaque_keys.edx.keys import CourseKey, UsageKey
-from xblock.exceptions import NoSuchUsage
 
 from lc_runtime.content.assets.api import (
     AssetError,
@@ -60,7 +59,7 @@ from lc_runtime.olx.importer import ImportProblem, ImportResult, StrictImportErr
 from lc_runtime.olx.parsing import OlxError
 from lc_runtime.olx.sources import OlxSource
 from lc_runtime.runtime.events import XBlockEvent, xblock_event
-from lc_runtime.runtime.runtime import LearningCoreRuntime
+from lc_runtime.runtime.runtime import LearningCoreRuntime, NotASelector
 from lc_runtime.runtime.static_urls import asset_url as static_asset_url
 from lc_runtime.selectors.block import selector_block_classes
 
@@ -226,10 +225,6 @@ def get_runtime(user, *, course_key: str | CourseKey, mode: Mode = "published") 
 # ---- selectors and Variants
 
 
-class NotASelector(ValueError):
-    """The usage key names a block that is not a selector."""
-
-
 @dataclass(frozen=True)
 class SelectorVariant:
     """What one learner sees of one selector (see :func:`get_variant`)."""
@@ -251,16 +246,11 @@ class VariantLearners:
     user_ids: list[int]
 
 
-def _selector_record(tree, course_key: CourseKey, usage_key: str | UsageKey):
+def _usage_key_in(course_key: CourseKey, usage_key: str | UsageKey) -> UsageKey:
     key = to_usage_key(usage_key)
     if key.course_key != course_key:
         raise InvalidKey(f"{key} is not in {course_key}")
-    record = tree.blocks.get((key.block_type, key.block_id))
-    if record is None:
-        raise NoSuchUsage(str(key))
-    if record.pool_entity_id is None:
-        raise NotASelector(f"{key} is not a selector")
-    return key, record
+    return key
 
 
 def get_variant(runtime: LearningCoreRuntime, usage_key: str | UsageKey) -> SelectorVariant:
@@ -270,10 +260,10 @@ def get_variant(runtime: LearningCoreRuntime, usage_key: str | UsageKey) -> Sele
     Call it inside a unit of work (as a request is), so that a new Variant commits with the rest of
     the request. In a draft runtime, or a system one (``user=None``), the answer is the whole pool.
     """
-    key, record = _selector_record(runtime.tree, runtime.course_key, usage_key)
+    key = _usage_key_in(runtime.course_key, usage_key)
+    stored = runtime.variant_of(key)
     block = runtime.get_block(key)
     members = [child.scope_ids.usage_id for child in block.get_children()]
-    stored = runtime.variants.variant_of(record) if runtime.chooses_variants else None
     return SelectorVariant(
         usage_key=str(key),
         selector_type=block.selector.type_name,
@@ -292,7 +282,8 @@ def learners_by_variant(course_key: str | CourseKey, usage_key: str | UsageKey) 
     query when cached) and the selector's Variants (one query).
     """
     course = to_course_key(course_key)
-    key, record = _selector_record(load_course_tree(str(course), mode="published"), course, usage_key)
+    key = _usage_key_in(course, usage_key)
+    record = get_runtime(None, course_key=course).selector_record(key)
     grouped: dict[tuple, VariantLearners] = {}
     for stored in variants_of_selector(str(course), record.pool_entity_id):
         refs = tuple((block_type, block_id) for _entity_id, block_type, block_id in stored.entities)

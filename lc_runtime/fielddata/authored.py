@@ -2,7 +2,7 @@
 Authored scopes (``content`` and ``settings``): the values a block's OLX gives it.
 
 The runtime fills this store by parsing each block's OLX with the block class's own ``parse_xml``
-(once per version: see ``lc_runtime.runtime.parsing``). In draft mode blocks may change their values
+(once per version: see ``lc_runtime.fielddata.parse_cache``). In draft mode blocks may change their values
 and the runtime serializes them into a new component version when they are saved; in published
 mode every write raises :class:`AuthoredFieldReadOnly`. Unset inheritable fields take the value of
 the nearest ancestor that sets them.

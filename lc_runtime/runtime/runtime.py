@@ -3,19 +3,18 @@
 
 One runtime serves one (user, course run, mode) — ``published`` for learners (LMS), ``draft`` for
 authors (Studio) — for one request. It is a thin coordinator: the tree comes from the content layer,
-field values from the fielddata layer, OLX parsing and serialization from the olx layer. What it
-owns is the block graph: every block is built once (an identity map), and children and parents are
-the runtime's answer for every block class.
+field values from the fielddata layer (which parses OLX once per version and writes a saved block as
+its next draft version). What it owns is the block graph: every block is built once (an identity
+map), and children and parents are the runtime's answer for every block class.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import os
 import warnings
-from collections import OrderedDict
+from collections.abc import Iterator
 from contextlib import nullcontext
 from typing import Any
 
@@ -33,18 +32,17 @@ from xblock.runtime import Mixologist, Runtime
 from lc_runtime.blocks.inheritance import InheritableFieldsMixin
 from lc_runtime.blocks.placeholder import ErrorPlaceholderBlock
 from lc_runtime.blocks.registry import load_block_class
-from lc_runtime.blocks.scopes import is_authored, is_learner
+from lc_runtime.blocks.scopes import is_learner
 from lc_runtime.conf import get_setting
-from lc_runtime.content.courses.api import BlockRecord, BlockRef, CourseTree, update_component, update_container
-from lc_runtime.content.learners.api import LearnerStateStore
+from lc_runtime.content.courses.api import BlockRecord, BlockRef, CourseTree
+from lc_runtime.content.learners.api import LearnerStateStore, StoredVariant
 from lc_runtime.fielddata.authored import AuthoredFieldData, AuthoredFieldReadOnly
+from lc_runtime.fielddata.drafts import write_draft
 from lc_runtime.fielddata.learner import LearnerFieldData
+from lc_runtime.fielddata.parse_cache import authored_values
 from lc_runtime.fielddata.routing import RuntimeFieldData
 from lc_runtime.fielddata.unit_of_work import current_unit, unit_of_work
 from lc_runtime.keys import InvalidKey, to_usage_key, usage_key_for
-from lc_runtime.olx.damaged import DamagedBlockError, damage_of
-from lc_runtime.olx.parsing import parse_olx
-from lc_runtime.olx.serialize import serialize_block
 from lc_runtime.runtime import handler_urls
 from lc_runtime.runtime.events import XBlockEvent, deliver
 from lc_runtime.runtime.ids import CourseIdManager
@@ -67,14 +65,10 @@ from lc_runtime.selectors.block import block_class_for
 from lc_runtime.selectors.registry import selector_for_tag
 from lc_runtime.selectors.resolution import VariantResolver
 
-__all__ = ["LearningCoreRuntime", "RuntimeOwnedChildren"]
+__all__ = ["LearningCoreRuntime", "NotASelector", "RuntimeOwnedChildren"]
 
 log = logging.getLogger(__name__)
 
-_PARSED_CACHE_SIZE = 20_000
-# (component version uuid, block class) -> authored field values parsed from that version's OLX.
-# Versions are immutable, so a parse is good for every runtime in the process.
-_parsed_authored_values: OrderedDict[tuple[str, type], dict[str, Any]] = OrderedDict()
 _warned_classes: set[type] = set()
 
 
@@ -83,11 +77,8 @@ def _owner_key(usage_key):
     return usage_key.usage_key if isinstance(usage_key, AsideUsageKeyV2) else usage_key
 
 
-class _ParseFailure:
-    """A version whose OLX its block class could not load, remembered like a successful parse."""
-
-    def __init__(self, error: Exception) -> None:
-        self.error = error
+class NotASelector(ValueError):
+    """The usage key names a block that is not a selector."""
 
 
 class RuntimeOwnedChildren:
@@ -140,25 +131,6 @@ class _ResourcesFS(MemoryFS):
     """
 
     root_path = os.devnull
-
-
-def _olx_parser(block_class: type):
-    """
-    The classmethod that parses a block's stored OLX: ``parse_xml_new_runtime`` where the class has one.
-
-    xblocks-contrib's ``LegacyXmlMixin`` defines it as a fallback to ``super().parse_xml``, which fails
-    for classes that put the mixin after ``XBlock`` (``DiscussionXBlock``): those parse with the
-    ``parse_xml`` that comes first in their MRO.
-    """
-
-    mro = block_class.__mro__
-
-    def owner(name: str) -> int:
-        return next((i for i, klass in enumerate(mro) if name in vars(klass)), len(mro))
-
-    if owner("parse_xml_new_runtime") <= owner("parse_xml"):
-        return block_class.parse_xml_new_runtime
-    return block_class.parse_xml
 
 
 class _CourseStoreShim:
@@ -299,7 +271,14 @@ class LearningCoreRuntime(Runtime):
             return block_class_for(selector)
         return load_block_class(block_type)
 
-    def _record(self, usage_key) -> BlockRecord:
+    # ---- the course tree, for the edges (api, web, cli): records as stored, whatever the learner sees
+    def record_of(self, usage_key) -> BlockRecord:
+        """
+        The tree's record of the block ``usage_key`` (a key or its string) names: its type, id,
+        version, stored fields and OLX, parent and children (a selector's: its whole pool).
+
+        NoSuchUsage if the key is malformed, of another course run, or names no block of this run.
+        """
         try:
             key = to_usage_key(usage_key)
         except InvalidKey as exc:
@@ -311,7 +290,16 @@ class LearningCoreRuntime(Runtime):
             raise NoSuchUsage(str(key))
         return record
 
+    def iter_records(self) -> Iterator[BlockRecord]:
+        """The record of every block of the run, including those no container lists (``about``, ``info``, tabs)."""
+        return iter(self.tree.blocks.values())
+
+    def descendant_records(self, usage_key) -> list[BlockRecord]:
+        """The records of a block and everything below it, depth first in course order (selectors: whole pools)."""
+        return self.tree.descendants(self.record_of(usage_key).ref)
+
     def usage_key_of(self, ref: BlockRef):
+        """The usage key of the block a record's ``ref`` (or a ``parent``, ``children`` entry) names in this run."""
         return usage_key_for(self.course_key, *ref)
 
     def get_block(self, usage_id, for_parent=None) -> XBlock:
@@ -321,7 +309,7 @@ class LearningCoreRuntime(Runtime):
         NoSuchUsage if this run has no such block, or if it sits in a selector's pool outside what the
         learner's Variant shows: one learner never reaches content meant for another group.
         """
-        record = self._record(usage_id)
+        record = self.record_of(usage_id)
         key = self.usage_key_of(record.ref)
         block = self._blocks.get(key)
         if block is not None:
@@ -331,7 +319,10 @@ class LearningCoreRuntime(Runtime):
         block_class = self.mixologist.mix(self.load_block_type(record.block_type))
         if not self.authored.is_loaded(key):
             try:
-                values = self._authored_values(record, key, block_class)
+                values = authored_values(
+                    record, key, block_class, runtime=self, authored=self.authored,
+                    run_settings=self.tree.run_settings if record.ref == self.tree.root else None,
+                )
             except DatabaseError:
                 raise
             except Exception as exc:  # the block's own parser refused its OLX: show it as broken, keep it
@@ -353,7 +344,7 @@ class LearningCoreRuntime(Runtime):
         Builds every block (each version's OLX is parsed once per process, so this also warms the
         parse cache for the learners who follow).
         """
-        for record in self.tree.blocks.values():
+        for record in self.iter_records():
             self.get_block(self.usage_key_of(record.ref))
         return {
             (key.block_type, key.block_id): self.authored.values_of(key).get("error", "")
@@ -376,17 +367,17 @@ class LearningCoreRuntime(Runtime):
 
     def get_children(self, block, usage_id_filter=None) -> list[XBlock]:
         """The runtime's answer to ``block.get_children()``: the tree's children (or Variant), in order."""
-        record = self._record(block.scope_ids.usage_id)
+        record = self.record_of(block.scope_ids.usage_id)
         keys = [self.usage_key_of(ref) for ref in self._children_of(record)]
         return [self.get_block(k, for_parent=block) for k in keys if usage_id_filter is None or usage_id_filter(k)]
 
     def get_parent(self, block) -> XBlock | None:
         """The runtime's answer to ``block.get_parent()``."""
-        record = self._record(block.scope_ids.usage_id)
+        record = self.record_of(block.scope_ids.usage_id)
         return self.get_block(self.usage_key_of(record.parent)) if record.parent else None
 
     def _structure_value(self, block, name: str) -> Any:
-        record = self._record(block.scope_ids.usage_id)
+        record = self.record_of(block.scope_ids.usage_id)
         if name == "children":
             return [self.usage_key_of(ref) for ref in self._children_of(record)]
         if name == "parent" and record.parent is not None:
@@ -394,7 +385,7 @@ class LearningCoreRuntime(Runtime):
         raise KeyError(name)
 
     def _inherited_value(self, usage_key, name: str) -> Any:
-        record = self._record(usage_key)
+        record = self.record_of(usage_key)
         while record.parent is not None:
             record = self.tree.blocks[record.parent]
             parent_key = self.usage_key_of(record.ref)
@@ -406,65 +397,35 @@ class LearningCoreRuntime(Runtime):
                 continue
         raise KeyError(name)
 
-    def _authored_values(self, record: BlockRecord, key, block_class: type) -> dict[str, Any]:
-        damage = damage_of(record)
-        if damage is not None:  # kept at import as an error placeholder: it loads as one
-            raise DamagedBlockError(damage.notice())
-        if record.is_container:
-            values = dict(record.fields)
-            values.setdefault("display_name", record.title or None)
-            if record.ref == self.tree.root:
-                # The run's own dates override the course's; descendants inherit them from here.
-                values.update(self.tree.run_settings)
-            return values
-        cache_key = (record.version_uuid, block_class)
-        cached = _parsed_authored_values.get(cache_key)
-        if cached is None:
-            try:
-                cached = self._parse_authored_values(record, key, block_class)
-            except DatabaseError:
-                raise
-            except Exception as exc:
-                # Remember the failure too: a version's OLX fails the same way every time.
-                log.warning("%s could not be loaded from its OLX", key, exc_info=True)
-                cached = _ParseFailure(exc)
-            _parsed_authored_values[cache_key] = cached
-            if len(_parsed_authored_values) > _PARSED_CACHE_SIZE:
-                _parsed_authored_values.popitem(last=False)
-        if isinstance(cached, _ParseFailure):
-            raise cached.error
-        return copy.deepcopy(cached)
-
-    def _parse_authored_values(self, record: BlockRecord, key, block_class: type) -> dict[str, Any]:
-        """Parse a component's OLX with its class's own parser; keep the authored values it sets."""
-        node = parse_olx(record.olx or f"<{record.block_type}/>", file=f"{key} (block.xml)")
-        node.attrib.pop("xblock-family", None)
-        scope_ids = ScopeIds(None, record.block_type, key, key)
-        self.id_manager.parsing_block_id = record.block_id
-        try:
-            with self.authored.loading():
-                parse = _olx_parser(block_class)
-                parsed = parse(node, self, scope_ids)
-                authored = [
-                    name for name in parsed._get_fields_to_save() if is_authored(parsed.fields[name].scope)
-                ]
-                parsed.force_save_fields(authored)
-        finally:
-            self.id_manager.parsing_block_id = None
-        values = self.authored.values_of(key)
-        if not values.get("display_name") and record.title:
-            values.setdefault("display_name", record.title)
-        return values
-
     # ---- selectors
+    def selector_record(self, usage_key) -> BlockRecord:
+        """The record of the selector ``usage_key`` names (see :meth:`record_of`); NotASelector for another block."""
+        record = self.record_of(usage_key)
+        if record.pool_entity_id is None:
+            raise NotASelector(f"{self.usage_key_of(record.ref)} is not a selector")
+        return record
+
+    def variant_of(self, usage_key) -> StoredVariant | None:
+        """
+        The stored Variant of the selector ``usage_key`` for this runtime's learner, drawn and stored
+        (in the current unit of work) if the learner has none yet, as rendering the selector would.
+
+        None where no Variant is stored: for anonymous learners, and where the runtime shows whole pools
+        (:attr:`chooses_variants` is False). NoSuchUsage as :meth:`get_block` (no such block, or one
+        outside the learner's Variant of an enclosing selector); NotASelector for another block.
+        """
+        record = self.selector_record(usage_key)
+        self.get_block(usage_key)
+        return self.variants.variant_of(record) if self.chooses_variants else None
+
     def pool_member_of(self, block) -> PoolMember:
         """A block as a member of its selector's pool (for labels in authors' previews)."""
-        record = self._record(block.scope_ids.usage_id)
+        record = self.record_of(block.scope_ids.usage_id)
         return PoolMember(record.entity_id, record.block_type, record.block_id)
 
     def reset_variant(self, block) -> None:
         """Draw a selector's Variant for this learner again (its ``reset_selected_children`` handler)."""
-        record = self._record(block.scope_ids.usage_id)
+        record = self.record_of(block.scope_ids.usage_id)
         if record.pool_entity_id is None or not self.chooses_variants:
             return
         self.variants.reset(record)
@@ -481,7 +442,7 @@ class LearningCoreRuntime(Runtime):
 
     def preload_learner_state(self, block) -> None:
         """Load the learner state of ``block``, everything below it and their asides, in one query."""
-        records = self.tree.descendants(self._record(_owner_key(block.scope_ids.usage_id)).ref)
+        records = self.descendant_records(_owner_key(block.scope_ids.usage_id))
         aside_classes = {aside_type: self.load_aside_type(aside_type) for aside_type in get_setting("ASIDE_TYPES")}
         triples = []
         for record in records:
@@ -507,7 +468,7 @@ class LearningCoreRuntime(Runtime):
             if self.chooses_variants:
                 # Every selector below resolves in one batch, and its events queue here, in the request's
                 # unit, not inside a child's render that may fail and drop them.
-                self.variants.resolve_below(self._record(_owner_key(block.scope_ids.usage_id)))
+                self.variants.resolve_below(self.record_of(_owner_key(block.scope_ids.usage_id)))
             return super().render(block, view_name, context)
 
     def render_child(self, child, view_name=None, context=None) -> Fragment:
@@ -557,46 +518,7 @@ class LearningCoreRuntime(Runtime):
             return
         if isinstance(key, AsideUsageKeyV2):
             raise AuthoredFieldReadOnly(f"{key}: the content and settings of asides are not stored yet")
-        record = self._record(key)
-        title = getattr(block, "display_name", None) or ""
-        with unit_of_work():
-            if record.is_container:
-                fields = {
-                    name: value for name, value in self.authored.values_of(key).items()
-                    if name in block.fields and is_authored(block.fields[name].scope)
-                }
-                if record.ref == self.tree.root:
-                    fields = self._course_fields_without_run_settings(record, fields)
-                update_container(self.tree.learning_package_id, record.block_type, record.block_id, title, fields)
-            else:
-                update_component(
-                    self.tree.learning_package_id,
-                    record.block_type,
-                    record.block_id,
-                    serialize_block(block),
-                    title,
-                    created_by=self.learner_id,
-                )
-        self.authored.mark_unchanged(key)
-
-    def _course_fields_without_run_settings(self, record: BlockRecord, fields: dict[str, Any]) -> dict[str, Any]:
-        """
-        The course root's fields to store in the package, which every run shares: a setting the run
-        overrides keeps the package's value. Changing such a setting through a block is refused, as it
-        belongs to the run (``api.update_run_settings``), not to the content.
-        """
-        stored = dict(fields)
-        for name, run_value in self.tree.run_settings.items():
-            if fields.get(name) != run_value:
-                raise AuthoredFieldReadOnly(
-                    f"{name} is a setting of the course run {self.course_key}, not of the course content: "
-                    "change it with lc_runtime.api.update_run_settings"
-                )
-            if name in record.fields:
-                stored[name] = record.fields[name]
-            else:
-                stored.pop(name, None)
-        return stored
+        write_draft(block, self.record_of(key), self.authored, self.tree, created_by=self.learner_id)
 
     # ---- the four abstract methods
     def handler_url(self, block, handler_name, suffix="", query="", thirdparty=False) -> str:

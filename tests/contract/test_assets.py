@@ -402,6 +402,10 @@ def test_html_and_problem_links_are_rewritten_and_resolve(assets_course, learner
     jumped = client.get(f"/lc-runtime/jump_to_id/{ASSETS_KEY}/orbit-page")
     assert jumped.status_code == 200
     assert f'data-usage="{usage(ASSETS_KEY, "vertical", "files-unit")}"' in jumped.content.decode()
+    jumped = client.get(f"/lc-runtime/jump_to_id/{ASSETS_KEY}/files-sequence")  # a container: its first unit
+    assert f'data-usage="{usage(ASSETS_KEY, "vertical", "files-unit")}"' in jumped.content.decode()
+    jumped = client.get(f"/lc-runtime/jump_to_id/{ASSETS_KEY}/script-unit")  # a unit: itself
+    assert f'data-usage="{usage(ASSETS_KEY, "vertical", "script-unit")}"' in jumped.content.decode()
     assert client.get(f"/lc-runtime/jump_to_id/{ASSETS_KEY}/no-such-block").status_code == 404
 
 

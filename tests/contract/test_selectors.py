@@ -409,6 +409,26 @@ def test_get_variant_and_learners_by_variant(selector_course, make_user):
         api.learners_by_variant(KEY, usage(KEY, "html", "intro"))
 
 
+def test_the_runtime_answers_for_its_tree_and_a_learners_variant(selector_course, make_user):
+    learner = make_user("learner")
+    with api.unit_of_work():
+        runtime = api.get_runtime(learner, course_key=KEY)
+        record = runtime.selector_record(AB)
+        assert runtime.record_of(AB) is record and record.ref == ("split_test", "ab")
+        below = runtime.descendant_records(AB)
+        assert below[0] is record and {("vertical", "group_a"), ("vertical", "group_b")} <= {r.ref for r in below}
+        outline = {r.ref for r in runtime.descendant_records(runtime.root_usage_key)}
+        assert outline <= {r.ref for r in runtime.iter_records()}
+        stored = runtime.variant_of(AB)
+        assert stored.user_id == learner.id and stored.group_id in GROUP_CHILD
+        for not_here in ("not a key", usage("course-v1:LcX+Other+2026", "html", "intro"), usage(KEY, "html", "nope")):
+            with pytest.raises(NoSuchUsage):
+                runtime.record_of(not_here)
+        with pytest.raises(api.NotASelector, match="is not a selector"):
+            runtime.variant_of(usage(KEY, "html", "intro"))
+    assert api.get_runtime(make_user("sam", is_staff=True), course_key=KEY, mode="draft").variant_of(AB) is None
+
+
 def test_anonymous_learners_get_a_variant_that_is_not_stored(selector_course):
     from django.contrib.auth.models import AnonymousUser
 

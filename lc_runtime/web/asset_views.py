@@ -83,18 +83,20 @@ def draft_asset_view(request, course_key: str, path: str):
     return _serve(request, course_key, path, "draft")
 
 
-def _jump_target(tree, ref):
+def _jump_target(runtime, usage_key):
     """The unit to show for a block: the unit holding it, the block itself if it is one, or a container's first unit."""
-    record = tree.blocks[ref]
+    record = runtime.record_of(usage_key)
     if record.block_type in ("course", "chapter", "sequential"):
-        for descendant in tree.descendants(ref):
+        for descendant in runtime.descendant_records(usage_key):
             if descendant.block_type == "vertical":
-                return descendant.ref
-        return ref
-    current = ref
-    while current is not None and tree.blocks[current].block_type != "vertical":
-        current = tree.blocks[current].parent
-    return current or ref
+                return runtime.usage_key_of(descendant.ref)
+        return usage_key
+    current = record
+    while current.block_type != "vertical":
+        if current.parent is None:
+            return usage_key
+        current = runtime.record_of(runtime.usage_key_of(current.parent))
+    return runtime.usage_key_of(current.ref)
 
 
 @require_safe
@@ -111,11 +113,11 @@ def jump_to_id_view(request, course_key: str, block_id: str):
         runtime = api.get_runtime(getattr(request, "user", None), course_key=key)
     except (api.CourseNotFound, api.CourseNotPublished) as exc:
         raise Http404(str(exc)) from exc
-    matches = sorted(ref for ref in runtime.tree.blocks if ref[1] == block_id)
+    matches = sorted(record.ref for record in runtime.iter_records() if record.block_id == block_id)
     if not matches:
         raise Http404(f"No block {block_id!r} in {key}")
     try:
-        unit = runtime.get_block(runtime.usage_key_of(_jump_target(runtime.tree, matches[0])))
+        unit = runtime.get_block(_jump_target(runtime, runtime.usage_key_of(matches[0])))
     except NoSuchUsage as exc:
         raise Http404(str(exc)) from exc
     fragment = runtime.render(unit, "student_view")
