@@ -41,6 +41,7 @@ from lc_runtime.content.courses.api import (
     PublishedSnapshot,
     PublishSummary,
     SnapshotNotFound,
+    check_mode,
     create_run,
     list_runs,
     list_snapshots,
@@ -59,7 +60,7 @@ from lc_runtime.olx.importer import ImportProblem, ImportResult, StrictImportErr
 from lc_runtime.olx.parsing import OlxError
 from lc_runtime.olx.sources import OlxSource
 from lc_runtime.runtime.events import XBlockEvent, xblock_event
-from lc_runtime.runtime.runtime import LearningCoreRuntime, NotASelector
+from lc_runtime.runtime.learning_core_runtime import LearningCoreRuntime, NotASelector
 from lc_runtime.runtime.static_urls import asset_url as static_asset_url
 from lc_runtime.selectors.block import selector_block_classes
 
@@ -145,11 +146,11 @@ def import_olx(
     )
 
 
-def _blocks_that_cannot_load(course_key: str) -> dict[tuple[str, str], str]:
+def _blocks_that_cannot_load(course_key: CourseKey) -> dict[tuple[str, str], str]:
     """The blocks of a course's draft whose XBlock class cannot load their OLX, with the error: a draft runtime's."""
     checker = LearningCoreRuntime(
         None,
-        to_course_key(course_key),
+        course_key,
         mode="draft",
         tree=load_course_tree(course_key, mode="draft"),
         learner_store=get_preview_state_store(),
@@ -212,12 +213,11 @@ def get_runtime(user, *, course_key: str | CourseKey, mode: Mode = "published") 
     >>> runtime = get_runtime(request.user, course_key="course-v1:LcX+Demo+2026")
     >>> html = runtime.render(runtime.get_block(unit_key), "student_view").content
     """
-    if mode not in ("published", "draft"):
-        raise ValueError(f"mode must be 'published' or 'draft', not {mode!r}")
+    check_mode(mode)
     if mode == "draft" and user is not None and not getattr(user, "is_staff", False):
         raise PermissionDenied("Only staff may use a draft (authoring) runtime")
     key = to_course_key(course_key)
-    tree = load_course_tree(str(key), mode=mode)
+    tree = load_course_tree(key, mode=mode)
     store = get_preview_state_store() if mode == "draft" else get_learner_state_store()
     return LearningCoreRuntime(user, key, mode=mode, tree=tree, learner_store=store)
 
@@ -285,7 +285,7 @@ def learners_by_variant(course_key: str | CourseKey, usage_key: str | UsageKey) 
     key = _usage_key_in(course, usage_key)
     record = get_runtime(None, course_key=course).selector_record(key)
     grouped: dict[tuple, VariantLearners] = {}
-    for stored in variants_of_selector(str(course), record.pool_entity_id):
+    for stored in variants_of_selector(course, record.pool_entity_id):
         refs = tuple((block_type, block_id) for _entity_id, block_type, block_id in stored.entities)
         entry = grouped.get((refs, stored.group_id))
         if entry is None:

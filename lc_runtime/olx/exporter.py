@@ -441,8 +441,8 @@ def export_course(
     if mode not in ("published", "draft"):
         raise ValueError(f"mode must be 'published' or 'draft', not {mode!r}")
     key = to_course_key(course_key)
-    tree = load_course_tree(str(key), mode=mode)
-    draft_tree = load_course_tree(str(key), mode="draft") if mode == "published" else None
+    tree = load_course_tree(key, mode=mode)
+    draft_tree = load_course_tree(key, mode="draft") if mode == "published" else None
     destination = Path(dest).absolute()
     _prepare_destination(destination, overwrite)
     # Built beside the destination, so that the final move is a rename on one filesystem.

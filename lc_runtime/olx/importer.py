@@ -151,7 +151,7 @@ class StrictImportError(OlxError):
     """A strict import met a problem; nothing was written."""
 
 
-LoadabilityCheck = Callable[[str], Mapping[tuple[str, str], str]]
+LoadabilityCheck = Callable[[CourseKey], Mapping[tuple[str, str], str]]
 """
 Given a course key, every block of the course's draft whose own XBlock class cannot load its OLX:
 (block type, block id) -> the error. :func:`lc_runtime.api.import_olx` passes one that builds a runtime.
@@ -562,9 +562,11 @@ def import_course(
     progress = progress or (lambda _tag: None)
     with open_course_root(source) as root_fs:
         export = _read_export(root_fs, course_key)
-        key = str(export.course_key)
         with transaction.atomic():
-            package_id = package_for_run(key) or get_or_create_package(key, export.title)
+            # The package is named after the run that first imports it (ADR 0014: later runs share it).
+            package_id = package_for_run(export.course_key) or get_or_create_package(
+                str(export.course_key), export.title
+            )
             result = _write_course(export, package_id, created_by, progress, selectors)
             # Blocks whose own XBlock class cannot load their OLX are damage too: found now, not at a learner.
             _report_blocks_that_cannot_load(result, check_loadable)
@@ -652,7 +654,7 @@ def _write_course(
         course_files = _course_files(export.fs)
         write_course_files(package_id, course_files, created_by=created_by)
         importer.warn_unknown_types()
-    ensure_course_run(str(export.course_key), package_id, root_entity)
+    ensure_course_run(export.course_key, package_id, root_entity)
     return ImportResult(
         course_key=str(export.course_key),
         blocks_by_type=dict(importer.blocks_by_type),
@@ -672,7 +674,7 @@ def _write_course(
 def _report_blocks_that_cannot_load(result: ImportResult, check_loadable: LoadabilityCheck) -> None:
     """Report the blocks of the course's draft whose XBlock class cannot load their OLX (once each)."""
     already_reported = {problem.block for problem in result.problems}
-    for (block_type, block_id), error in check_loadable(result.course_key).items():
+    for (block_type, block_id), error in check_loadable(to_course_key(result.course_key)).items():
         if f"{block_type}/{block_id}" in already_reported:
             continue
         file, line = result.block_locations.get((block_type, block_id), (None, None))

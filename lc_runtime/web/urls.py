@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from lc_runtime.web import assets, views
+from lc_runtime.web import asset_views, views
 
 app_name = "lc_runtime"
 
@@ -18,5 +18,5 @@ urlpatterns = [
         name="handler-no-suffix",
     ),
     path("resource/<str:block_type>/<path:uri>", views.local_resource_view, name="local-resource"),
-    *assets.urlpatterns,  # course static files and /jump_to_id/ targets
+    *asset_views.urlpatterns,  # course static files and /jump_to_id/ targets
 ]

@@ -17,7 +17,7 @@ import webob
 
 from lc_runtime import api
 from lc_runtime.models import LearnerState
-from lc_runtime.runtime import runtime as runtime_module
+from lc_runtime.runtime import learning_core_runtime as runtime_module
 from tests.conftest import LEAF_KEY, usage
 
 DONE = usage(LEAF_KEY, "done", "done-toggle")

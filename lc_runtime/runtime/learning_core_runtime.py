@@ -23,6 +23,7 @@ from django.db import DatabaseError
 from django.utils.html import escape
 from fs.memoryfs import MemoryFS
 from opaque_keys.edx.asides import AsideUsageKeyV2
+from opaque_keys.edx.keys import CourseKey
 from web_fragments.fragment import Fragment
 from xblock.core import XBlock
 from xblock.exceptions import NoSuchServiceError, NoSuchUsage
@@ -34,7 +35,7 @@ from lc_runtime.blocks.placeholder import ErrorPlaceholderBlock
 from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.blocks.scopes import is_learner
 from lc_runtime.conf import get_setting
-from lc_runtime.content.courses.api import BlockRecord, BlockRef, CourseTree
+from lc_runtime.content.courses.api import BlockRecord, BlockRef, CourseTree, Mode, check_mode
 from lc_runtime.content.learners.api import LearnerStateStore, StoredVariant
 from lc_runtime.fielddata.authored import AuthoredFieldData, AuthoredFieldReadOnly
 from lc_runtime.fielddata.drafts import write_draft
@@ -159,25 +160,23 @@ class LearningCoreRuntime(Runtime):
     def __init__(
         self,
         user,
-        course_key,
+        course_key: CourseKey,
         *,
-        mode: str,
+        mode: Mode,
         tree: CourseTree,
         learner_store: LearnerStateStore,
     ) -> None:
-        if mode not in ("published", "draft"):
-            raise ValueError(f"mode must be 'published' or 'draft', not {mode!r}")
+        self.mode = check_mode(mode)
         self.user = user
         self.learner_id: int | None = user.id if user is not None and user.is_authenticated else None
         self.course_key = course_key
-        self.mode = mode
         self.tree = tree
         self.root_usage_key = usage_key_for(course_key, *tree.root)
         self.id_manager = CourseIdManager(course_key)
         self.authored = AuthoredFieldData(writable=(mode == "draft"), inherited=self._inherited_value)
         # ``learner_store`` is the learners' store, or for a draft runtime the authors' preview store
         # (lc_runtime.api.get_runtime chooses): the keys are the same, the stores apart.
-        self.learner = LearnerFieldData(learner_store, self.learner_id, str(course_key))
+        self.learner = LearnerFieldData(learner_store, self.learner_id, course_key)
         self.field_data = RuntimeFieldData(self.authored, self.learner, self._structure_value)
         services = {
             "field-data": self.field_data,
@@ -208,7 +207,7 @@ class LearningCoreRuntime(Runtime):
         self.is_author_mode = mode == "draft"
         self.variants = VariantResolver(
             tree=tree,
-            course_key=str(course_key),
+            course_key=course_key,
             user_id=self.learner_id,
             load_block=lambda ref: self.get_block(self.usage_key_of(ref)),
             usage_key_of=lambda ref: str(self.usage_key_of(ref)),
