@@ -19,17 +19,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from opaque_keys.edx.keys import CourseKey, UsageKey
 
-from lc_runtime.content.assets.api import (
-    AssetError,
-    AssetTooLarge,
-    AssetWriter,
-    InvalidAssetPath,
-    InvalidContentType,
-    StoredAsset,
-    publish_assets,
-)
-from lc_runtime.content.assets.api import find_asset as find_package_asset
-from lc_runtime.content.assets.api import list_assets as list_package_assets
+from lc_runtime.content.assets import api as asset_store
+from lc_runtime.content.assets.api import AssetError, AssetTooLarge, InvalidAssetPath, InvalidContentType, StoredAsset
 from lc_runtime.content.courses.api import (
     CourseNotFound,
     CourseNotPublished,
@@ -333,10 +324,11 @@ def save_asset(
     """
     _key, package_id = _asset_package(course_key)
     with transaction.atomic():
-        AssetWriter(package_id, created_by=created_by).save(path, data, content_type=content_type, locked=locked)
+        writer = asset_store.AssetWriter(package_id, created_by=created_by)
+        writer.save(path, data, content_type=content_type, locked=locked)
         if publish:
-            publish_assets(package_id, [path], published_by=created_by)
-        return find_package_asset(package_id, path, mode="published" if publish else "draft")
+            asset_store.publish_assets(package_id, [path], published_by=created_by)
+        return asset_store.find_asset(package_id, path, mode="published" if publish else "draft")
 
 
 def find_asset(course_key: str | CourseKey, path: str, *, mode: Mode = "published") -> StoredAsset | None:
@@ -348,7 +340,7 @@ def find_asset(course_key: str | CourseKey, path: str, *, mode: Mode = "publishe
     :class:`CourseNotFound` or :class:`InvalidAssetPath`.
     """
     _key, package_id = _asset_package(course_key)
-    return find_package_asset(package_id, path, mode=mode)
+    return asset_store.find_asset(package_id, path, mode=mode)
 
 
 def delete_asset(
@@ -363,16 +355,16 @@ def delete_asset(
     """
     _key, package_id = _asset_package(course_key)
     with transaction.atomic():
-        deleted = AssetWriter(package_id, created_by=deleted_by).delete(path)
+        deleted = asset_store.AssetWriter(package_id, created_by=deleted_by).delete(path)
         if deleted and publish:
-            publish_assets(package_id, [path], published_by=deleted_by)
+            asset_store.publish_assets(package_id, [path], published_by=deleted_by)
     return deleted
 
 
 def list_assets(course_key: str | CourseKey, *, mode: Mode = "published") -> list[StoredAsset]:
     """Every static file of a course (published, or as drafted), by path: two queries, bytes not read."""
     _key, package_id = _asset_package(course_key)
-    return list_package_assets(package_id, mode=mode)
+    return asset_store.list_assets(package_id, mode=mode)
 
 
 def asset_url(course_key: str | CourseKey, path: str, *, mode: Mode = "published") -> str:

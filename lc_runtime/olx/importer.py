@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -60,6 +59,7 @@ from lc_runtime.olx.parsing import (
     element_to_string,
     is_pointer,
     pointer_path,
+    read_json_object,
     read_xml_file,
     resolve_definition,
 )
@@ -517,20 +517,6 @@ def leaf_attribute_errors(block_class, definition: etree._Element, only=None) ->
     return errors
 
 
-def _read_json(root_fs, path: str, *, object_of_objects: bool = False) -> dict:
-    if not root_fs.isfile(path):
-        return {}
-    try:
-        data = json.loads(root_fs.readtext(path, encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise OlxError(f"malformed JSON: {exc.msg}", file=path, line=exc.lineno) from exc
-    if not isinstance(data, dict):
-        raise OlxError("expected a JSON object", file=path)
-    if object_of_objects and not all(isinstance(value, dict) for value in data.values()):
-        raise OlxError("expected a JSON object whose values are objects", file=path)
-    return data
-
-
 def import_course(
     source: OlxSource,
     *,
@@ -623,10 +609,10 @@ def _read_export(root_fs: FS, course_key) -> _Export:
         raise OlxError(str(exc), file="course.xml", line=pointer.sourceline) from exc
     course_definition = resolve_definition(pointer, root_fs)
     policy_file = f"policies/{run}/policy.json"
-    policy = _read_json(root_fs, policy_file, object_of_objects=True)
+    policy = read_json_object(root_fs, policy_file, object_of_objects=True)
     course_policy = policy.pop(f"course/{run}", {})
     policy[f"course/{COURSE_ROOT_BLOCK_ID}"] = course_policy
-    grading_policy = _read_json(root_fs, f"policies/{run}/grading_policy.json")
+    grading_policy = read_json_object(root_fs, f"policies/{run}/grading_policy.json")
     return _Export(root_fs, key, pointer, course_definition, policy, policy_file, grading_policy)
 
 

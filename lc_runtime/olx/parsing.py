@@ -9,6 +9,7 @@ block self-contained: :func:`resolve_definition` follows both kinds of reference
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -97,6 +98,27 @@ def read_xml_file(source: FS, path: str) -> etree._Element:
     except IllegalBackReference as exc:  # a url_name or filename with "..": never read outside the export
         raise OlxError("the path leads outside the export", file=path) from exc
     return parse_olx(data, file=path)
+
+
+def read_json_object(source: FS, path: str, *, object_of_objects: bool = False) -> dict:
+    """
+    The JSON object in the export's file ``path`` ({} when there is none), or :class:`OlxError` with
+    file (and line) for text that is not UTF-8, not JSON, not an object, or (``object_of_objects``)
+    an object whose values are not all objects.
+    """
+    if not source.isfile(path):
+        return {}
+    try:
+        data = json.loads(source.readtext(path, encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise OlxError(f"malformed JSON: {exc.msg}", file=path, line=exc.lineno) from exc
+    except UnicodeDecodeError as exc:
+        raise OlxError("not UTF-8 text", file=path) from exc
+    if not isinstance(data, dict):
+        raise OlxError("expected a JSON object", file=path)
+    if object_of_objects and not all(isinstance(value, dict) for value in data.values()):
+        raise OlxError("expected a JSON object whose values are objects", file=path)
+    return data
 
 
 def is_pointer(element: etree._Element) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
@@ -39,37 +39,42 @@ def _check_member_name(name: str, archive: str) -> None:
         raise OlxError(f"archive member {name!r} escapes the archive", file=archive)
 
 
-def _check_tar(path: Path) -> None:
+def _check_members(archive: str, members: Iterable[tuple[str, int, str | None]]) -> None:
+    """
+    Refuse an archive whose members (name, size, what it is if not a file or folder) escape it, are
+    links or devices, or are too large, alone or together.
+    """
     total = 0
+    for name, size, not_a_file in members:
+        _check_member_name(name, archive)
+        if not_a_file:
+            raise OlxError(f"archive member {name!r} is {not_a_file}", file=archive)
+        if size > MAX_MEMBER_BYTES:
+            raise OlxError(f"archive member {name!r} is too large", file=archive)
+        total += size
+        if total > MAX_TOTAL_BYTES:
+            raise OlxError("archive is too large once unpacked", file=archive)
+
+
+def _check_tar(path: Path) -> None:
     try:
         with tarfile.open(path, "r:*") as archive:
-            for member in archive:
-                _check_member_name(member.name, str(path))
-                if not (member.isfile() or member.isdir()):
-                    raise OlxError(f"archive member {member.name!r} is a link or device", file=str(path))
-                if member.size > MAX_MEMBER_BYTES:
-                    raise OlxError(f"archive member {member.name!r} is too large", file=str(path))
-                total += member.size
-                if total > MAX_TOTAL_BYTES:
-                    raise OlxError("archive is too large once unpacked", file=str(path))
+            _check_members(str(path), (
+                (member.name, member.size, None if member.isfile() or member.isdir() else "a link or device")
+                for member in archive
+            ))
     except tarfile.TarError as exc:
         raise OlxError(f"not a readable tar archive: {exc}", file=str(path)) from exc
 
 
+def _zip_link(info: zipfile.ZipInfo) -> str | None:
+    return "a link" if (info.external_attr >> 16) & 0o170000 == 0o120000 else None
+
+
 def _check_zip(path: Path) -> None:
-    total = 0
     try:
         with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                _check_member_name(info.filename, str(path))
-                is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
-                if is_link:
-                    raise OlxError(f"archive member {info.filename!r} is a link", file=str(path))
-                if info.file_size > MAX_MEMBER_BYTES:
-                    raise OlxError(f"archive member {info.filename!r} is too large", file=str(path))
-                total += info.file_size
-                if total > MAX_TOTAL_BYTES:
-                    raise OlxError("archive is too large once unpacked", file=str(path))
+            _check_members(str(path), ((info.filename, info.file_size, _zip_link(info)) for info in archive.infolist()))
     except zipfile.BadZipFile as exc:
         raise OlxError(f"not a readable zip archive: {exc}", file=str(path)) from exc
 

@@ -13,7 +13,6 @@ an import problem, and its stored version, if any, is kept; links to folders are
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from lc_runtime.content.assets.api import (
     asset_name,
     normalize_content_type,
 )
-from lc_runtime.olx.parsing import OlxError
+from lc_runtime.olx.parsing import read_json_object
 
 __all__ = ["ASSET_POLICY_FILE", "STATIC_FOLDER", "StaticImportCounts", "import_static_files"]
 
@@ -57,16 +56,7 @@ class StaticImportCounts:
 
 def _asset_policy(root_fs: FS) -> dict[str, dict]:
     """``policies/assets.json``: asset name -> {contentType, locked, displayname, ...}; empty when absent."""
-    if not root_fs.isfile(ASSET_POLICY_FILE):
-        return {}
-    try:
-        policy = json.loads(root_fs.readtext(ASSET_POLICY_FILE, encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise OlxError(f"malformed JSON: {exc.msg}", file=ASSET_POLICY_FILE, line=exc.lineno) from exc
-    except UnicodeDecodeError as exc:
-        raise OlxError("not UTF-8 text", file=ASSET_POLICY_FILE) from exc
-    if not isinstance(policy, dict):
-        raise OlxError("expected a JSON object", file=ASSET_POLICY_FILE)
+    policy = read_json_object(root_fs, ASSET_POLICY_FILE)
     return {name: entry for name, entry in policy.items() if isinstance(entry, dict)}
 
 

@@ -54,12 +54,9 @@ class VariantResolver:
         usage_key_of: Callable[[BlockRef], str],
         publish: Callable[[XBlock, str, dict], None],
     ) -> None:
-        self.tree = tree
-        self.course_key = course_key
-        self.user_id = user_id
-        self._load_block = load_block
-        self._usage_key_of = usage_key_of
-        self._publish = publish
+        self.tree, self.course_key, self.user_id = tree, course_key, user_id
+        # What the runtime lends: building blocks, naming them, and sending their events.
+        self._load_block, self._usage_key_of, self._publish = load_block, usage_key_of, publish
         self._token = learner_data.new_writer_token()
         self._chosen: dict[BlockRef, list[BlockRef]] = {}
         self._variants: dict[int, StoredVariant] | None = None
