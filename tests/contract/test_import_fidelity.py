@@ -391,7 +391,7 @@ def test_the_olx_workflow_checks_that_blocks_load_through_the_callable_it_is_giv
     asked = []
 
     def check_loadable(course_key: str) -> dict[tuple[str, str], str]:
-        asked.append(course_key)
+        asked.append(str(course_key))  # a CourseKey
         return {("problem", "q1"): "ValueError: not today"}
 
     before = row_counts()
