@@ -6,7 +6,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_HOME ?= .lc-runtime/demo
 DEMO_COURSE := course-v1:LcX+Demo+2026
-PYTEST_ARGS ?=
+# Two workers fit these 2-core machines; each takes its own database. A test file stays on one worker,
+# so a file's module-level state (the Celery worker in test_tasks.py) is never shared between two.
+TEST_WORKERS ?= 2
+PYTEST_ARGS ?= -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 .PHONY: install demo test test-mysql lint bench clean
 

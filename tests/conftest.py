@@ -41,9 +41,12 @@ def _fresh_caches():
 
     for alias in ("default",):
         caches[alias].clear()
-    # openedx-core caches ContainerType rows on the classes; transactional tests truncate that table.
+    # openedx-core caches ContainerType rows on the classes; transactional tests truncate that table, and
+    # a test's rollback removes the rows it created. Forgotten after the test too, so that the next
+    # module's fixtures (set up before this one runs again) do not meet a row that is gone.
     Container.reset_cache()
     yield
+    Container.reset_cache()
 
 
 @pytest.fixture

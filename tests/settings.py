@@ -3,7 +3,12 @@
 import os
 import tempfile
 
-os.environ.setdefault("LC_RUNTIME_HOME", tempfile.mkdtemp(prefix="lc-runtime-test-"))
+# Each pytest-xdist worker gets its own home (its SQLite file, media and transcripts); the subprocesses a
+# worker starts (the Celery worker of test_tasks.py) inherit the variable and so share that worker's home.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_HOME = f"LC_RUNTIME_TEST_HOME_{_WORKER}"
+os.environ.setdefault(_HOME, tempfile.mkdtemp(prefix=f"lc-runtime-test-{_WORKER}-"))
+os.environ["LC_RUNTIME_HOME"] = os.environ[_HOME]
 if os.environ.get("LC_RUNTIME_TEST_DB"):
     os.environ["LC_RUNTIME_DB"] = os.environ["LC_RUNTIME_TEST_DB"]
 

@@ -28,7 +28,6 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 
-from django.db import transaction
 from fs.base import FS
 from fs.errors import FSError, IllegalBackReference
 from lxml import etree
@@ -49,6 +48,7 @@ from lc_runtime.content.courses.api import (
     package_for_run,
     publish_course,
     write_course_files,
+    write_transaction,
 )
 from lc_runtime.content.pools.api import SYNTHETIC_UNIT_MARK, SYNTHETIC_UNIT_SUFFIX, write_selector
 from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, InvalidKey, check_block_id, to_course_key
@@ -548,7 +548,7 @@ def import_course(
     progress = progress or (lambda _tag: None)
     with open_course_root(source) as root_fs:
         export = _read_export(root_fs, course_key)
-        with transaction.atomic():
+        with write_transaction():
             # The package is named after the run that first imports it (ADR 0014: later runs share it).
             package_id = package_for_run(export.course_key) or get_or_create_package(
                 str(export.course_key), export.title

@@ -54,6 +54,7 @@ from lc_runtime.content.courses.writer import (
     update_component,
     update_container,
     utc_now,
+    write_transaction,
 )
 
 __all__ = [
@@ -100,4 +101,5 @@ __all__ = [
     "update_run_settings",
     "utc_now",
     "write_course_files",
+    "write_transaction",
 ]

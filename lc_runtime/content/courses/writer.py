@@ -81,6 +81,24 @@ def ensure_course_run(course_key, package_id: int, root_entity_id: int) -> None:
 
 
 @contextmanager
+def write_transaction() -> Iterator[None]:
+    """
+    ``transaction.atomic()`` for writing a course: all of it lands, or none of it.
+
+    When it rolls back, openedx-core's per-process cache of ContainerType rows is dropped too: a
+    ContainerType created inside the transaction (on a database whose rows were emptied, as test
+    suites do) no longer exists, and writing a container with the cached row would fail later, in
+    another import of the same process.
+    """
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        Container.reset_cache()
+        raise
+
+
+@contextmanager
 def bulk_changes(package_id: int, *, changed_by: int | None = None) -> Iterator[None]:
     """
     Group every draft change inside into one DraftChangeLog and one event, in one transaction.

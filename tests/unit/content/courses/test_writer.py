@@ -589,3 +589,22 @@ def test_change_counts_start_empty_and_do_not_share_their_lists():
     first.count("html", "created", "a")
     assert second == ChangeCounts()
     assert (second.by_type, second.created_blocks) == ({}, [])
+
+
+def test_a_course_write_that_rolls_back_forgets_the_container_types_it_created(package):
+    from openedx_content.applets.containers.models import ContainerType
+
+    from lc_runtime.content.courses.api import write_transaction
+
+    # The rows a database starts with are gone (as after a test suite's flush): the write creates them.
+    ContainerType.objects.all().delete()
+    Container.reset_cache()
+    with pytest.raises(RuntimeError), write_transaction(), bulk_changes(package):
+        CourseWriter(package).write_container("vertical", "u1", "Unit", [], {})
+        raise RuntimeError("refused")
+    assert not ContainerType.objects.exists()
+
+    # The same process writes again: the rolled-back row is not reused from the cache.
+    with write_transaction(), bulk_changes(package):
+        CourseWriter(package).write_container("vertical", "u1", "Unit", [], {})
+    assert ContainerType.objects.filter(type_code=Unit.type_code).exists()
