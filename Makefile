@@ -11,7 +11,7 @@ DEMO_COURSE := course-v1:LcX+Demo+2026
 TEST_WORKERS ?= 2
 PYTEST_ARGS ?= -n $(TEST_WORKERS) --dist loadfile --durations=15
 
-.PHONY: install demo test test-mysql lint bench clean
+.PHONY: install demo test test-mysql lint bench soak clean
 
 $(PY):
 	@$(PYTHON_BIN) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 12) else "lc-runtime needs Python 3.12 or newer, but $(PYTHON_BIN) is %d.%d" % v[:2])'
@@ -54,6 +54,15 @@ lint: install
 
 bench: install
 	$(PY) -m benchmarks.run
+
+SOAK_STAMP := $(VENV)/.soak-stamp
+$(SOAK_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[test,soak]"
+	@touch $(SOAK_STAMP)
+
+# A bounded load run against a real server process (not part of `make test`): SOAK_SECONDS, SOAK_DB=mysql.
+soak: $(SOAK_STAMP)
+	$(PY) -m benchmarks.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .lc-runtime build *.egg-info
