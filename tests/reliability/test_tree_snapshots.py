@@ -23,7 +23,7 @@ from tests.reliability import recording_cache
 pytestmark = [
     pytest.mark.skipif(
         connection.vendor != "mysql",
-        reason="SQLite serialises writers against readers (one file lock), so a publish never lands mid-load",
+        reason="SQLite serialises them: its IMMEDIATE transactions take the one file lock; no publish lands mid-load",
     ),
     pytest.mark.django_db(transaction=True),
 ]
