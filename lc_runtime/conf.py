@@ -20,6 +20,8 @@ key                            meaning
 ``COURSE_BASE_URL``            where ``/course/<rest>`` links in content go (``/courses/{course_key}/``)
 ``SELECTOR_SEED_SECRET``       per-deployment secret in every selector's random seed (default:
                                derived from ``SECRET_KEY``); changing it changes new draws only
+``IMPORT_UNPACK_DIR``          folder under which archives are unpacked for import (default:
+                               ``lc-runtime-imports-<uid>`` in the system's temporary folder)
 =============================  =============================================================
 """
 
@@ -43,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "JUMP_TO_ID_BASE_URL": None,
     "COURSE_BASE_URL": "/courses/{course_key}/",
     "SELECTOR_SEED_SECRET": None,
+    "IMPORT_UNPACK_DIR": None,
 }
 
 

@@ -10,6 +10,11 @@ the outermost unit decides.
 
 Reads inside a unit see its own writes: learner-state reads look in the buffer first, and authored
 writes are already in the (uncommitted) transaction.
+
+All or nothing across stores: stores in the transaction (``transactional``, the default: the
+LearnerState table, edx-platform's StudentModule) are flushed first, stores outside it (the cache of
+authors' preview state) last, so a failing database store leaves them untouched. Their previous values
+are read just before they are written, and put back if a later store or the commit fails.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+from lc_runtime.content.learners.api import DELETED
 
 __all__ = ["UnitOfWork", "current_unit", "unit_of_work"]
 
@@ -41,6 +48,8 @@ class UnitOfWork:
         self.learner_writes: dict[Any, dict[Any, dict[str, Any]]] = {}
         self.events: list[Callable[[], None]] = []
         self.rollback_only = False
+        # What puts back the writes a flush made to stores outside the transaction: (store, changes).
+        self._undo: list[tuple[Any, dict[Any, dict[str, Any]]]] = []
 
     def set_rollback(self) -> None:
         """Make the unit roll back when it ends, even without an exception (e.g. a failed request)."""
@@ -76,11 +85,47 @@ class UnitOfWork:
         self.events.append(callback)
 
     def flush(self) -> None:
-        """Write the buffered learner state, each store's in one ``save`` (inside the unit's transaction)."""
-        for store, writes in self.learner_writes.items():
-            if writes:
+        """
+        Write the buffered learner state, each store's in one ``save`` (inside the unit's transaction):
+        transactional stores first, then the others, remembering how to undo what those write. If a
+        store fails, what the others outside the transaction wrote is undone and the error raised.
+        """
+        # sorted() is stable: within each kind, stores keep the order they were first written in.
+        ordered = sorted(self.learner_writes.items(), key=lambda item: not _is_transactional(item[0]))
+        try:
+            for store, writes in ordered:
+                if not writes:
+                    continue
+                if not _is_transactional(store):
+                    # Recorded before the save: a save that fails halfway is undone too.
+                    self._undo.append((store, _undo_changes(store, writes)))
                 store.save(writes)
+        except BaseException:
+            self.undo_untransactional_writes()
+            raise
         self.learner_writes = {}
+
+    def undo_untransactional_writes(self) -> None:
+        """Put back what :meth:`flush` wrote to stores outside the transaction (the transaction rolled back)."""
+        undo, self._undo = self._undo, []
+        for store, changes in reversed(undo):
+            try:
+                store.save(changes)
+            except Exception:  # the original failure is the one to report
+                log.exception("Could not undo the writes of %r after a failed unit of work", store)
+
+
+def _is_transactional(store: Any) -> bool:
+    """Whether ``store`` writes inside the database transaction (stores say so by ``transactional``)."""
+    return getattr(store, "transactional", True)
+
+
+def _undo_changes(store: Any, writes: dict[Any, dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """The changes that turn what ``store`` holds after ``save(writes)`` back into what it holds now."""
+    before = store.load(list(writes))
+    return {
+        key: {name: before.get(key, {}).get(name, DELETED) for name in changes} for key, changes in writes.items()
+    }
 
 
 def current_unit() -> UnitOfWork | None:
@@ -140,7 +185,11 @@ class unit_of_work(ContextDecorator):  # noqa: N801 - reads like transaction.ato
                     atomic.__exit__(type(flush_error), flush_error, flush_error.__traceback__)
                     raise
             committed = exc_type is None and not connections[self.using].needs_rollback
-            atomic.__exit__(exc_type, exc, tb)
+            try:
+                atomic.__exit__(exc_type, exc, tb)
+            except BaseException:  # the commit failed: nothing of the unit may stay
+                unit.undo_untransactional_writes()
+                raise
         finally:
             _current.reset(token)
         if committed and unit.events:

@@ -5,12 +5,25 @@ Archives are checked before anything is read from them: members that are absolut
 archive with ``..``, are links or devices, or are larger than :data:`MAX_MEMBER_BYTES` refuse the
 whole archive. A tar archive that passes is unpacked into a private temporary folder (with tarfile's
 ``data`` filter as a second guard) and read from there; a zip archive is read in place.
+
+The unpacked folder is removed when the import ends, but a process killed meanwhile (SIGKILL, the OOM
+killer, a worker's hard time limit) removes nothing. So every unpacked folder lives under one parent
+(``LC_RUNTIME["IMPORT_UNPACK_DIR"]``) and is named after the host and process that made it, and each
+import first sweeps that parent of the folders whose process is gone (or that are older than
+:data:`STALE_AFTER_SECONDS`, in case a pid was reused or the folder came from another host).
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import shutil
+import socket
+import stat
 import tarfile
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -20,12 +33,18 @@ from fs.base import FS
 from fs.osfs import OSFS
 from fs.zipfs import ZipFS
 
+from lc_runtime.conf import get_setting
 from lc_runtime.olx.parsing import OlxError
 
 __all__ = ["MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES", "OlxSource", "open_course_root"]
 
 MAX_MEMBER_BYTES = 100 * 1024 * 1024
 MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
+STALE_AFTER_SECONDS = 24 * 60 * 60
+"""An unpacked folder this old is swept whoever made it (pids are reused; other hosts' pids mean nothing here)."""
+UNPACKED_PREFIX = "lc-runtime-import."
+
+log = logging.getLogger(__name__)
 
 OlxSource = str | Path | FS
 
@@ -79,8 +98,71 @@ def _check_zip(path: Path) -> None:
         raise OlxError(f"not a readable zip archive: {exc}", file=str(path)) from exc
 
 
+def _configured_parent() -> Path:
+    configured = get_setting("IMPORT_UNPACK_DIR")
+    return Path(configured) if configured else Path(tempfile.gettempdir()) / f"lc-runtime-imports-{os.getuid()}"
+
+
+def unpack_parent() -> Path:
+    """
+    The folder that holds every unpacked archive: ``LC_RUNTIME["IMPORT_UNPACK_DIR"]``, or
+    ``lc-runtime-imports-<uid>`` in the system's temporary folder. Created private (0700) if missing;
+    refused if it is a link or belongs to another user (a shared /tmp).
+    """
+    parent = _configured_parent()
+    parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = parent.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise OlxError(f"{parent} is not a folder of this user: refusing to unpack there")
+    return parent
+
+
+def _host_tag() -> str:
+    # Short and free of the separator: host names may hold dots and be long.
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12]
+
+
+def _process_is_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: nothing is sent, only whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # someone else's process: alive
+        return False
+    return False
+
+
+def sweep_unpacked_leftovers(parent: Path | None = None) -> list[Path]:
+    """
+    Remove the unpacked folders that imports killed before they could clean up left in ``parent``
+    (default :func:`unpack_parent`): those made on this host by a process that is gone, and any older
+    than :data:`STALE_AFTER_SECONDS`. Folders of running imports stay. Returns what was removed.
+    """
+    parent = parent or unpack_parent()
+    host, now, removed = _host_tag(), time.time(), []
+    for entry in parent.iterdir():
+        parts = entry.name.split(".")
+        if not entry.name.startswith(UNPACKED_PREFIX) or len(parts) != 4 or not parts[2].isdigit():
+            continue  # not ours: leave it
+        try:
+            old = now - entry.lstat().st_mtime > STALE_AFTER_SECONDS
+        except FileNotFoundError:  # another import swept it first
+            continue
+        if old or (parts[1] == host and _process_is_gone(int(parts[2]))):
+            shutil.rmtree(entry, ignore_errors=True)
+            if not entry.exists():
+                log.info("Removed %s, left by an import that did not finish", entry)
+                removed.append(entry)
+    return removed
+
+
 @contextmanager
 def _open_filesystem(source: OlxSource) -> Iterator[FS]:
+    if _configured_parent().is_dir():  # every import sweeps, whatever it reads: a folder import may be next
+        try:
+            sweep_unpacked_leftovers()
+        except (OlxError, OSError):  # a folder or zip import needs no unpacking: do not fail it for this
+            log.exception("Could not sweep the folders left by unfinished imports")
     if isinstance(source, FS):
         yield source
         return
@@ -92,7 +174,10 @@ def _open_filesystem(source: OlxSource) -> Iterator[FS]:
         _check_tar(path)
         # Unpacked once into a private folder: read in place, every member of a compressed tar would be
         # reached by decompressing the stream from its start again (an import twice as slow as a folder).
-        with tempfile.TemporaryDirectory(prefix="lc-runtime-import-") as unpacked:
+        # Named after this host and process, under the one parent the next import sweeps: see the module docstring.
+        parent = unpack_parent()
+        prefix = f"{UNPACKED_PREFIX}{_host_tag()}.{os.getpid()}."
+        with tempfile.TemporaryDirectory(prefix=prefix, dir=parent) as unpacked:
             try:
                 with tarfile.open(path, "r:*") as archive:
                     archive.extractall(unpacked, filter="data")  # refuses what _check_tar refused, again

@@ -7,6 +7,7 @@ import mimetypes
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponseForbidden
+from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from opaque_keys.edx.asides import AsideUsageKeyV2
 from xblock.core import XBlockAside
@@ -17,6 +18,7 @@ from xblock.plugin import PluginMissingError
 from lc_runtime import api
 from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.conf import get_setting
+from lc_runtime.fielddata.errors import FieldWriteRefused
 from lc_runtime.keys import to_block_or_aside_key
 from lc_runtime.runtime.handler_urls import ACCESS_KINDS, ANONYMOUS, token_is_valid
 
@@ -47,6 +49,10 @@ def _acting_user(request, mode: str, access: str, user_id: int | None):
         raise PermissionDenied("This handler URL works only in its user's session")
     if mode == "draft" and user_id is None:
         raise PermissionDenied("Draft content is for staff only")
+    if mode == "draft" and access != "session":
+        # The runtime never makes one (ADR 0006), but a token signed with the secret would otherwise be a
+        # session-less door into drafts.
+        raise PermissionDenied("Draft handler URLs work only in a staff session")
     if user_id is None:
         return None
     user = logged_in if logged_in_id == user_id else get_user_model().objects.filter(id=user_id).first()
@@ -57,13 +63,30 @@ def _acting_user(request, mode: str, access: str, user_id: int | None):
     return user
 
 
-@csrf_exempt
+def _csrf_rejection(request):
+    """Django's CSRF check of ``request`` (a 403 response if it fails, else None), whatever the middleware."""
+    check = CsrfViewMiddleware(lambda _request: None)
+    check.process_request(request)
+    return check.process_view(request, None, (), {})
+
+
+@csrf_exempt  # checked below for session URLs only
 def handler_view(
     request, mode: str, access: str, usage_key: str, user: str, token: str, handler: str, suffix: str = ""
 ):
-    """Run an XBlock handler for the user and block its signed URL names (see ``handler_urls``)."""
+    """
+    Run an XBlock handler for the user and block its signed URL names (see ``handler_urls``).
+
+    ``session`` URLs act on the strength of the session cookie, so they need Django's CSRF token (the
+    ``X-CSRFToken`` header edx-platform's scripts send), as edx-platform's handler views do; ``thirdparty``
+    URLs carry no session and are authenticated by their token alone, so they are exempt.
+    """
     if mode not in ("published", "draft") or access not in ACCESS_KINDS:
         raise Http404("Malformed handler URL")
+    if access == "session":
+        rejection = _csrf_rejection(request)
+        if rejection is not None:
+            return rejection
     try:
         key = to_block_or_aside_key(usage_key)
     except api.InvalidKey as exc:
@@ -83,6 +106,11 @@ def handler_view(
         response = runtime.handle(block, handler, webob_request, suffix)
     except NoSuchHandlerError as exc:
         raise Http404(f"No handler {handler!r}") from exc
+    except FieldWriteRefused as exc:
+        # A learner's handler writing authored content (or children): refused, not a server error. Nothing
+        # it did stays although the answer is no 5xx: the exception left runtime.handle's unit of work,
+        # which dooms the request's unit (or was the outermost one and rolled back).
+        return HttpResponseForbidden(str(exc))
     return webob_to_django_response(response)
 
 

@@ -13,6 +13,9 @@ from urllib.parse import quote
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
+from web_fragments.fragment import Fragment
+from xblock.core import XBlock
+from xblock.fields import Integer, Scope, String
 
 from lc_runtime import api
 from lc_runtime.models import LearnerState
@@ -373,3 +376,94 @@ RECORDED: list = []
 
 def record_event(event) -> None:
     RECORDED.append(event)
+
+
+# ---- issue 9, item 7: draft URLs, CSRF, authored writes
+
+
+def test_a_signed_thirdparty_draft_url_is_refused_without_a_session(leaf_course, make_user):
+    """ADR 0006: draft URLs are always session URLs. Even signed with the real secret, a thirdparty one is refused."""
+    sam = make_user("sam", is_staff=True)
+    forged = handler_urls.handler_url("draft", DONE, sam.id, "toggle_button", access="thirdparty")
+    assert post_done(Client(), forged).status_code == 403
+    assert api.get_runtime(sam, course_key=LEAF_KEY, mode="draft").get_block(DONE).done is False
+
+
+CSRF_SECRET = "abcdefghijklmnopqrstuvwxyzABCDEF"  # 32 letters: a well-formed CSRF secret
+
+
+def test_session_handler_urls_need_the_csrf_token(ada, done_url, settings):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ada)
+    response = post_done(client, done_url)
+    assert response.status_code == 403
+    assert b"CSRF" in response.content
+    assert learner_state() == []
+
+    client.cookies[settings.CSRF_COOKIE_NAME] = CSRF_SECRET
+    response = client.post(
+        done_url, data=json.dumps({"done": True}), content_type="application/json", HTTP_X_CSRFTOKEN=CSRF_SECRET
+    )
+    assert response.status_code == 200
+    assert done_of(ada) is True
+
+
+def test_thirdparty_handler_urls_need_no_csrf_token(ada):
+    """They carry no session (a grader's callback has no cookie to forge with): their token is the check."""
+    runtime = api.get_runtime(ada, course_key=LEAF_KEY)
+    url = runtime.handler_url(runtime.get_block(DONE), "toggle_button", thirdparty=True)
+    assert post_done(Client(enforce_csrf_checks=True), url).status_code == 200
+    assert done_of(ada) is True
+
+
+class SettingsWriterBlock(XBlock):
+    """A block whose handler writes learner state and then its authored title: a learner may do neither."""
+
+    display_name = String(scope=Scope.settings, default="Writer")
+    writes = Integer(scope=Scope.user_state, default=0)
+
+    def student_view(self, context=None):
+        return Fragment(f"<p>{self.display_name}</p>")
+
+    @XBlock.json_handler
+    def rename(self, data, suffix=""):
+        self.writes += 1
+        self.save()
+        self.display_name = data["name"]
+        self.save()
+        return {"renamed": True}
+
+
+WRITER_KEY = "course-v1:LcX+Writer+2026"
+WRITER = usage(WRITER_KEY, "lc_settings_writer", "writer")
+
+
+@pytest.mark.parametrize("middleware", ["with the unit-of-work middleware", "without it"])
+def test_a_learners_authored_write_in_a_handler_is_a_403_and_writes_nothing(
+    db, tmp_path, make_user, settings, middleware
+):
+    settings.LC_RUNTIME = {
+        **settings.LC_RUNTIME,
+        "BLOCK_CLASSES": {"lc_settings_writer": f"{__name__}:SettingsWriterBlock"},
+    }
+    if middleware == "without it":
+        settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.endswith("UnitOfWorkMiddleware")]
+    (tmp_path / "course").mkdir()
+    (tmp_path / "course.xml").write_text('<course url_name="2026" org="LcX" course="Writer"/>')
+    (tmp_path / "course" / "2026.xml").write_text(
+        '<course display_name="Writer"><chapter url_name="c"><sequential url_name="s"><vertical url_name="v">'
+        '<lc_settings_writer url_name="writer" display_name="Original"/>'
+        "</vertical></sequential></chapter></course>"
+    )
+    assert api.import_olx(tmp_path, strict=True).problems == []
+    ada = make_user("ada")
+    runtime = api.get_runtime(ada, course_key=WRITER_KEY)
+    url = runtime.handler_url(runtime.get_block(WRITER), "rename")
+    client = Client()
+    client.force_login(ada)
+    response = client.post(url, data=json.dumps({"name": "Hacked"}), content_type="application/json")
+    assert response.status_code == 403
+    assert b"read-only in a published (learner) runtime" in response.content
+    assert learner_state() == []
+    fresh = api.get_runtime(ada, course_key=WRITER_KEY).get_block(WRITER)
+    assert (fresh.display_name, fresh.writes) == ("Original", 0)

@@ -19,6 +19,7 @@ from django.urls import include, path
 from webob import Request
 
 from lc_runtime import api
+from lc_runtime.content.learners.api import CacheLearnerStateStore, DjangoLearnerStateStore
 from lc_runtime.fielddata.unit_of_work import current_unit
 from lc_runtime.models import LearnerState
 from tests.conftest import UOW_KEY, usage
@@ -428,3 +429,82 @@ def test_the_middleware_refuses_a_string_of_paths(uow_course, learner, settings,
     settings.LC_RUNTIME = {**settings.LC_RUNTIME, "UNIT_OF_WORK_PATHS": "/lc-runtime/"}
     with pytest.raises(ImproperlyConfigured, match="list of path prefixes"):
         client.get("/lc-runtime/nothing-here")
+
+
+# ---- all or nothing across stores (issue 9, item 7d): real store subclasses, configured by settings
+class FailingLearnerStore(DjangoLearnerStateStore):
+    """The LearnerState table, failing once it has written (a database store that breaks mid-flush)."""
+
+    def save(self, changes) -> None:
+        super().save(changes)
+        raise RuntimeError("the learner-state store failed")
+
+
+class LearnerCacheStore(CacheLearnerStateStore):
+    """Learner state in the cache: a second store outside the transaction."""
+
+    key_prefix = "lc-runtime:test-learner-state:"
+
+
+class FailingPreviewStore(CacheLearnerStateStore):
+    """The preview cache, failing once it has written part of its objects."""
+
+    def save(self, changes) -> None:
+        super().save(changes)
+        raise RuntimeError("the preview store failed")
+
+
+PREVIEW_SAVES: list = []
+
+
+class RecordingPreviewStore(CacheLearnerStateStore):
+    """The preview cache, remembering each save it is given."""
+
+    def save(self, changes) -> None:
+        PREVIEW_SAVES.append(dict(changes))
+        super().save(changes)
+
+
+@pytest.fixture
+def author(make_user):
+    return make_user("sam", is_staff=True)
+
+
+def clicks(user, mode: str) -> int:
+    return api.get_runtime(user, course_key=UOW_KEY, mode=mode).get_block(COUNTER_A).clicks
+
+
+def test_a_failing_database_store_leaves_no_preview_state(uow_course, author, settings):
+    """
+    The author's preview click is buffered first, the learner store fails: neither stays, and the cache
+    was never even written (the database store is flushed first).
+    """
+    settings.LC_RUNTIME = {
+        **settings.LC_RUNTIME,
+        "LEARNER_STATE_STORE": f"{__name__}:FailingLearnerStore",
+        "PREVIEW_STATE_STORE": f"{__name__}:RecordingPreviewStore",
+    }
+    PREVIEW_SAVES.clear()
+    with pytest.raises(RuntimeError, match="learner-state store failed"), api.unit_of_work():
+        assert click(api.get_runtime(author, course_key=UOW_KEY, mode="draft"))["clicks"] == 1
+        assert click(api.get_runtime(author, course_key=UOW_KEY))["clicks"] == 1
+    assert PREVIEW_SAVES == []
+    assert clicks(author, "draft") == 0
+    assert LearnerState.objects.count() == 0
+
+
+def test_a_failing_later_cache_store_undoes_the_earlier_ones(uow_course, author, settings):
+    """Two stores outside the transaction: the second fails halfway, and the first one's writes are put back."""
+    settings.LC_RUNTIME = {
+        **settings.LC_RUNTIME,
+        "LEARNER_STATE_STORE": f"{__name__}:LearnerCacheStore",
+        "PREVIEW_STATE_STORE": f"{__name__}:FailingPreviewStore",
+    }
+    with api.unit_of_work():  # what the learner had before: kept through the failure below
+        click(api.get_runtime(author, course_key=UOW_KEY))
+    with pytest.raises(RuntimeError, match="preview store failed"), api.unit_of_work():
+        assert click(api.get_runtime(author, course_key=UOW_KEY))["clicks"] == 2
+        assert click(api.get_runtime(author, course_key=UOW_KEY, mode="draft"))["clicks"] == 1
+    assert clicks(author, "published") == 1
+    assert clicks(author, "draft") == 0
+    assert LearnerState.objects.count() == 0

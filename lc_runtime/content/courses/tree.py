@@ -7,6 +7,15 @@ outline level, one for container settings, one for component OLX, one for select
 leaf children, whatever the course's size. The result is an immutable :class:`CourseTree`, cached
 by the id of the snapshot it was read from (the package's last PublishLog, or last DraftChangeLog in
 draft mode), so a warm request reads one row.
+
+One snapshot per tree: the loader's queries are separate statements, and under READ COMMITTED (or
+outside a transaction) each one sees every publish committed before it started, so a publish that
+commits between two levels would give a tree mixing two publishes. The entity pointers
+(``Published``/``Draft`` rows) are the only mutable rows the loader reads (versions, entity lists,
+settings and OLX never change), so each pointer is read with the log that set it: a pointer set by a
+log newer than the snapshot read by the first query means the tree moved under us, and the tree is
+read again as of that snapshot from the immutable log records (the way a pinned run is read). Either
+way the tree is exactly the snapshot it is cached under.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ from openedx_content.models_api import (
 )
 
 from lc_runtime.content.courses.models import BlockChild, ContainerSettings, CourseRun
-from lc_runtime.content.courses.pins import published_versions_as_of
+from lc_runtime.content.courses.pins import draft_versions_as_of, published_versions_as_of
 from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, block_id_from_code, parse_container_code, to_course_key
 
 Mode = Literal["published", "draft"]
@@ -133,14 +142,38 @@ _pinned_versions: ContextVar[dict[int, PublishableEntityVersion] | None] = Conte
 )
 
 
+# The log field of each branch's pointer row, and the field of that log record naming its log.
+_LOG_RECORD = {"published": "publish_log_record", "draft": "draft_log_record"}
+_LOG_OF_RECORD = {"published": "publish_log_id", "draft": "draft_change_log_id"}
+
+# While an unpinned tree is built: the id of the log (PublishLog or DraftChangeLog) the snapshot was
+# read at. A pointer set by a later log raises _SnapshotMoved.
+_snapshot_log_id: ContextVar[int | None] = ContextVar("lc_runtime_snapshot_log_id", default=None)
+
+
+class _SnapshotMoved(Exception):
+    """A publish (or draft change) committed while the tree was read: read it again as of the snapshot."""
+
+
+def _pointer_related(prefix: str, branch: str) -> list[str]:
+    """``select_related`` paths for an entity's pointer row in ``branch`` with the log record that set it."""
+    return [f"{prefix}__{branch}__{_LOG_RECORD[branch]}"]
+
+
 def _branch_version(entity, branch: str) -> PublishableEntityVersion | None:
     pinned = _pinned_versions.get()
     if pinned is not None:
         return pinned.get(entity.id)
     try:
-        return getattr(entity, branch).version
+        pointer = getattr(entity, branch)
     except ObjectDoesNotExist:
         return None
+    snapshot_log_id = _snapshot_log_id.get()
+    record = getattr(pointer, _LOG_RECORD[branch])  # loaded by _pointer_related: no query
+    # (A Draft row may have no record: rows older than openedx-core's draft log, never newer ones.)
+    if snapshot_log_id is not None and record is not None and getattr(record, _LOG_OF_RECORD[branch]) > snapshot_log_id:
+        raise _SnapshotMoved
+    return pointer.version
 
 
 def load_course_tree(course_key: CourseKey, *, mode: Mode) -> CourseTree:
@@ -150,7 +183,9 @@ def load_course_tree(course_key: CourseKey, *, mode: Mode) -> CourseTree:
     Costs one query when the snapshot is cached and a fixed number (nine for a course whose leaves
     have no children of their own and whose selectors hold no Units; one more per level of nesting)
     when it is not. A run pinned to a publish shows, in published mode, the state published as of
-    that PublishLog (one query more when not cached; cached by the pin).
+    that PublishLog (one query more when not cached; cached by the pin). A publish (or draft change)
+    that commits while the tree is read costs one query more and the levels again: the tree is always
+    the snapshot it is cached under (ADR 0018).
     The tree carries the run's ``run_settings``. Raises :class:`CourseNotFound` or
     :class:`CourseNotPublished`.
     """
@@ -158,8 +193,12 @@ def load_course_tree(course_key: CourseKey, *, mode: Mode) -> CourseTree:
     log_model = PublishLog if mode == "published" else DraftChangeLog
     latest_log = log_model.objects.filter(learning_package_id=OuterRef("learning_package_id")).order_by("-id")
     run = (
-        CourseRun.objects.select_related(f"root__{branch}__version__containerversion", "pinned_publish_log")
-        .annotate(snapshot=Subquery(latest_log.values("uuid")[:1]))
+        CourseRun.objects.select_related(
+            f"root__{branch}__version__containerversion", *_pointer_related("root", branch), "pinned_publish_log"
+        )
+        .annotate(
+            snapshot=Subquery(latest_log.values("uuid")[:1]), snapshot_log_id=Subquery(latest_log.values("id")[:1])
+        )
         .filter(course_key=str(course_key))
         .first()
     )
@@ -183,9 +222,34 @@ def load_course_tree(course_key: CourseKey, *, mode: Mode) -> CourseTree:
         if pin is not None:
             tree = _build_pinned_tree(run, pin, snapshot)
         else:
-            tree = _build_tree(run, root_version, branch, mode, snapshot)
+            tree = _build_snapshot_tree(run, root_version, branch, mode, snapshot)
         cache.set(cache_key, tree, TREE_CACHE_TIMEOUT, version=TREE_CACHE_VERSION)
     return replace(tree, run_settings=dict(run.run_settings or {}))
+
+
+def _build_snapshot_tree(run: CourseRun, root_version, branch: str, mode: Mode, snapshot: str) -> CourseTree:
+    """
+    The tree of ``run`` exactly as of the log the first query read (``run.snapshot_log_id``).
+
+    The usual path reads the current pointers level by level (no query more). If a pointer turns out to
+    have been set by a later log, a publish committed meanwhile: read the tree again with every entity's
+    version as of the snapshot's log (one query more, then the same levels), so that the tree is never a
+    mix of two snapshots and is cached under the snapshot it really is.
+    """
+    token = _snapshot_log_id.set(run.snapshot_log_id)
+    try:
+        return _build_tree(run, root_version, branch, mode, snapshot)
+    except _SnapshotMoved:
+        pass
+    finally:
+        _snapshot_log_id.reset(token)
+    as_of = published_versions_as_of if mode == "published" else draft_versions_as_of
+    versions = as_of(run.learning_package_id, run.snapshot_log_id)
+    token = _pinned_versions.set(versions)
+    try:
+        return _build_tree(run, root_version, branch, mode, snapshot)
+    finally:
+        _pinned_versions.reset(token)
 
 
 def _build_pinned_tree(run: CourseRun, pin: PublishLog, snapshot: str) -> CourseTree:
@@ -269,6 +333,7 @@ def _walk_containers(
                 "entity_version__componentversion",
                 f"entity__{branch}__version__containerversion",
                 f"entity__{branch}__version__componentversion",
+                *_pointer_related("entity", branch),
                 "entity__container",
                 "entity__component__component_type",
             )
@@ -307,7 +372,9 @@ def _attach_selector_pools(components: dict[int, BlockRecord], branch: str) -> d
         PublishableEntityVersionDependency.objects.filter(
             referring_version_id__in=list(components), referenced_entity__container__isnull=False
         )
-        .select_related(f"referenced_entity__{branch}__version__containerversion")
+        .select_related(
+            f"referenced_entity__{branch}__version__containerversion", *_pointer_related("referenced_entity", branch)
+        )
     )
     pools: dict[int, list[BlockRecord]] = defaultdict(list)
     for dependency in dependencies:
@@ -335,7 +402,11 @@ def _attach_leaf_children(
     """Attach the children of leaf XBlocks that have some; return the newly found components."""
     links = (
         BlockChild.objects.filter(parent_version_id__in=list(parents))
-        .select_related(f"child__{branch}__version__componentversion", "child__component__component_type")
+        .select_related(
+            f"child__{branch}__version__componentversion",
+            *_pointer_related("child", branch),
+            "child__component__component_type",
+        )
         .order_by("parent_version_id", "order_num")
     )
     found: dict[int, BlockRecord] = {}

@@ -67,6 +67,11 @@ class LearnerStateStore(Protocol):
     A unit of work buffers writes per store and hands each store its own at the end. Stores that
     compare equal share one buffer, so that every runtime of a request reads what another one wrote
     before the commit: give a store ``__eq__`` and ``__hash__`` (ours compare equal per class).
+
+    A store that writes outside the database transaction (a cache) sets the class attribute
+    ``transactional = False``: the unit of work then flushes it after the stores in the transaction,
+    reads its previous values first (one ``load``) and puts them back if a later store or the commit
+    fails. Without the attribute a store is taken to write in the transaction.
     """
 
     def load(self, keys: Iterable[StateKey]) -> dict[StateKey, dict[str, Any]]:
@@ -164,13 +169,15 @@ class CacheLearnerStateStore:
 
     - not safe against concurrent writers: :meth:`save` reads, merges and writes back without a
       lock, so of two requests writing one key at once, one may lose its changes;
-    - not transactional: it writes when the unit of work flushes, just before the commit. A unit
-      that rolls back before then writes nothing; a failure of the commit itself may leave the
-      preview state written.
+    - not transactional (``transactional = False``): the unit of work flushes it after the stores
+      in the transaction, just before the commit, and puts back the previous values if a later
+      store or the commit fails. (The undo is itself a cache write; if that fails too, the
+      preview state stays, and the failure is logged.)
 
     ``cache_alias`` picks the cache (subclass to change it, or ``timeout``).
     """
 
+    transactional = False
     cache_alias = "default"
     timeout = 2 * 24 * 60 * 60
     key_prefix = "lc-runtime:preview-state:v1:"
