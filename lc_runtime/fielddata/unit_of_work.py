@@ -10,20 +10,29 @@ the outermost unit decides.
 
 Reads inside a unit see its own writes: learner-state reads look in the buffer first, and authored
 writes are already in the (uncommitted) transaction.
+
+A unit that the database aborts to break a deadlock (or a lock wait that timed out) can be run again
+from the start: ``@unit_of_work(deadlock_retries=2)`` re-runs the decorated function, and the
+middleware re-runs the request (:func:`is_transient`). Only a whole, outermost unit is run again:
+what the aborted attempt did is gone (rolled back, buffered state and queued events dropped), so a
+second attempt is the same request arriving a moment later (ADR 0016).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import logging
+import random
+import time
 from collections.abc import Callable
 from contextlib import ContextDecorator
 from contextvars import ContextVar
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
-__all__ = ["UnitOfWork", "current_unit", "unit_of_work"]
+__all__ = ["DEADLOCK_RETRIES", "UnitOfWork", "current_unit", "is_transient", "pause_before_retry", "unit_of_work"]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +97,35 @@ def current_unit() -> UnitOfWork | None:
     return _current.get()
 
 
+DEADLOCK_RETRIES = 2
+"""How many times the middleware runs a request again after a deadlock (so at most three attempts)."""
+
+# MySQL/MariaDB: ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK. PostgreSQL: serialization_failure, deadlock_detected.
+_MYSQL_TRANSIENT = {1205, 1213}
+_POSTGRES_TRANSIENT = {"40001", "40P01"}
+
+
+def is_transient(error: BaseException) -> bool:
+    """
+    True for a database error that aborted a transaction only because of other transactions running
+    at the same time, so that the same work run again from the start should succeed: a deadlock
+    (MySQL/MariaDB 1213, PostgreSQL 40P01), a lock wait timeout (1205), a serialization failure
+    (40001), SQLite's "database is locked" (its busy timeout ran out).
+    """
+    if not isinstance(error, DatabaseError):
+        return False
+    if error.args and error.args[0] in _MYSQL_TRANSIENT:
+        return True
+    if getattr(error.__cause__, "pgcode", None) in _POSTGRES_TRANSIENT:
+        return True
+    return "database is locked" in str(error)
+
+
+def pause_before_retry(attempt: int) -> None:
+    """Wait a short random time before attempt ``attempt + 1``, so that the requests that met do not meet again."""
+    time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
+
+
 def _send(events: list[Callable[[], None]]) -> None:
     for event in events:
         try:
@@ -97,10 +135,19 @@ def _send(events: list[Callable[[], None]]) -> None:
 
 
 class unit_of_work(ContextDecorator):  # noqa: N801 - reads like transaction.atomic
-    """Context manager and decorator: run the block as one unit of work (see the module docstring)."""
+    """
+    Context manager and decorator: run the block as one unit of work (see the module docstring).
 
-    def __init__(self, using: str | None = None) -> None:
+    ``deadlock_retries`` (decorator only: a ``with`` block cannot be run again) re-runs the decorated
+    function up to that many times when its unit is aborted by a deadlock or a lock wait timeout
+    (:func:`is_transient`), if the unit is the outermost transaction. Give it to functions that can
+    be run twice: everything they do through the database and the runtime is undone with the aborted
+    attempt, but not what they send elsewhere themselves (an HTTP call, a file written, a cache set).
+    """
+
+    def __init__(self, using: str | None = None, *, deadlock_retries: int = 0) -> None:
         self.using = using or DEFAULT_DB_ALIAS
+        self.deadlock_retries = deadlock_retries
         self._stack: list[tuple[Any, UnitOfWork | None, Any]] = []
 
     def _recreate_cm(self) -> unit_of_work:
@@ -108,7 +155,31 @@ class unit_of_work(ContextDecorator):  # noqa: N801 - reads like transaction.ato
         # instance, so that the entries of ``_stack`` never belong to another thread's unit.
         return type(self)(self.using)
 
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        if not self.deadlock_retries:
+            return super().__call__(func)
+
+        @functools.wraps(func)
+        def run_again_after_deadlocks(*args: Any, **kwargs: Any) -> Any:
+            attempt = 0
+            while True:
+                # Inside another unit or transaction, the abort belongs to the enclosing one: it alone may retry.
+                outermost = _current.get() is None and not connections[self.using].in_atomic_block
+                try:
+                    with self._recreate_cm():
+                        return func(*args, **kwargs)
+                except DatabaseError as error:
+                    if not (outermost and attempt < self.deadlock_retries and is_transient(error)):
+                        raise
+                    log.warning("%s: running the unit of work again after %s", func.__qualname__, error)
+                    pause_before_retry(attempt)
+                    attempt += 1
+
+        return run_again_after_deadlocks
+
     def __enter__(self) -> UnitOfWork:
+        if self.deadlock_retries:
+            raise TypeError("deadlock_retries needs unit_of_work as a decorator: a with block cannot be run again")
         outer = _current.get()
         if outer is not None:
             if outer.using != self.using:

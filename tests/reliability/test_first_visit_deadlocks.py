@@ -17,7 +17,6 @@ import json
 
 import pytest
 from django.core.signals import got_request_exception
-from django.db import connection
 from django.http import JsonResponse
 from django.test import Client
 from django.urls import path
@@ -96,7 +95,8 @@ def test_first_visits_in_opposite_orders_through_the_middleware(selector_course,
     def visit(index: int) -> tuple[int, dict]:
         order = "forwards" if (index // learners) % 2 else "backwards"
         response = clients[index].get(f"/units/{order}/")
-        return index % learners, (response.status_code, json.loads(response.content) if response.status_code == 200 else None)
+        shown = json.loads(response.content) if response.status_code == 200 else None
+        return index % learners, (response.status_code, shown)
 
     results, errors = race(visit, threads=REQUESTS)
 

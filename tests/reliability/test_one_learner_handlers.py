@@ -119,6 +119,12 @@ def test_simultaneous_clicks_are_all_counted(make_user, request_errors, isolatio
     assert errors == [] and request_errors == []
     assert sorted(answer["clicks"] for answer in answers) == list(range(1, 17))
     assert stored_state(ada, COUNTER) == {"clicks": 16}
-    # One learner's requests queue on its own row, so the summary they also write is not lost either.
     summary = LearnerState.objects.get(scope="all.usage", user_id=0, block_key=COUNTER).state
-    assert summary == {"total_clicks": 16}
+    if isolation == "READ COMMITTED":
+        # One learner's requests queue on its own row, and each reads the summary (shared by every
+        # learner, never locked) as the previous one committed it: none of its clicks is lost there either.
+        assert summary == {"total_clicks": 16}
+    else:
+        # Under REPEATABLE READ the summary is read from the snapshot the request took before it
+        # waited: only the learner's own state is promised there (ADR 0016).
+        assert 1 <= summary["total_clicks"] <= 16

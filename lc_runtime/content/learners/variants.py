@@ -4,7 +4,10 @@ Learners' Variants and partition groups, as rows.
 Variants and partition groups are written with one INSERT that ignores conflicts followed by one
 locking re-read: concurrent first visits of one learner meet on the unique constraint and all read
 the same row, whatever the isolation level, and a request creates any number of them in a fixed
-number of queries.
+number of queries. Rows are inserted in one order (by selector, by partition), the same in every
+request. Requests that reach several units in opposite orders can still deadlock on MySQL/MariaDB
+(each holds a row of one unit that the other needs); the unit of work runs the loser again
+(ADR 0016), which then finds the rows stored.
 """
 
 from __future__ import annotations
@@ -97,7 +100,9 @@ def create_variants(
     Two queries whatever the number: an INSERT that skips rows another request stored first, and a
     locking re-read. A row whose ``writer_token`` is ``token`` is this call's; any other, a winner's.
     """
-    variants = list(variants)
+    # One canonical order (by selector) for every request: two requests inserting the same rows lock
+    # them in the same order, instead of each holding one the other waits for.
+    variants = sorted(variants, key=lambda new: new.selector_entity_id)
     if not variants:
         return {}
     with transaction.atomic():
@@ -175,7 +180,7 @@ def create_partition_groups(
 
     Returns ``{partition: (group, assigned_by_this_call)}`` for each partition asked about.
     """
-    groups = list(groups)
+    groups = sorted(groups, key=lambda new: new.partition_id)  # one order for every request, as for Variants
     if not groups:
         return {}
     with transaction.atomic():
