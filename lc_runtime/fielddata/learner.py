@@ -126,8 +126,11 @@ class LearnerFieldData(FieldData):
         key = state_key(
             Scope.user_state, self.user_id, self.course_key, str(block.scope_ids.usage_id), block.scope_ids.block_type
         )
-        with unit_of_work():  # a lock outside a transaction would be released at once
+        with unit_of_work() as unit:  # a lock outside a transaction would be released at once
             current = lock([key])
+            if not current.get(key):
+                # The lock may have created the row: a handler that writes nothing must not leave it.
+                unit.note_locked_empty(self.store, key)
         # The locked read replaces whatever was loaded before the lock: under REPEATABLE READ a plain
         # read later in this transaction could still show the state as it was before the wait.
         self._loaded[key] = current.get(key, {})

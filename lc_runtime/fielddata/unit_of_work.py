@@ -50,6 +50,9 @@ class UnitOfWork:
         self.learner_writes: dict[Any, dict[Any, dict[str, Any]]] = {}
         self.events: list[Callable[[], None]] = []
         self.rollback_only = False
+        # store -> keys a handler locked while they held nothing: rows the lock may have created,
+        # dropped at the flush unless something was written to them (see LearnerFieldData.lock_own_state).
+        self.locked_empty: dict[Any, set[Any]] = {}
 
     def set_rollback(self) -> None:
         """Make the unit roll back when it ends, even without an exception (e.g. a failed request)."""
@@ -58,6 +61,10 @@ class UnitOfWork:
     def stage_learner_write(self, store: Any, key: Any, changes: dict[str, Any]) -> None:
         """Buffer learner-state changes for ``key``; they reach ``store`` when the unit commits."""
         self.learner_writes.setdefault(store, {}).setdefault(key, {}).update(changes)
+
+    def note_locked_empty(self, store: Any, key: Any) -> None:
+        """``key`` was locked in ``store`` while it held nothing: drop its row at the flush unless written to."""
+        self.locked_empty.setdefault(store, set()).add(key)
 
     def checkpoint(self) -> tuple[dict[Any, dict[Any, dict[str, Any]]], int]:
         """
@@ -85,11 +92,19 @@ class UnitOfWork:
         self.events.append(callback)
 
     def flush(self) -> None:
-        """Write the buffered learner state, each store's in one ``save`` (inside the unit's transaction)."""
+        """
+        Write the buffered learner state, each store's in one ``save`` (inside the unit's transaction),
+        and drop the empty rows that locks created and nothing filled (a handler that only reads).
+        """
         for store, writes in self.learner_writes.items():
             if writes:
                 store.save(writes)
+        for store, keys in self.locked_empty.items():
+            unused = keys - set(self.learner_writes.get(store, {}))
+            if unused:
+                store.drop_empty(unused)
         self.learner_writes = {}
+        self.locked_empty = {}
 
 
 def current_unit() -> UnitOfWork | None:

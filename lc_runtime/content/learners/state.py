@@ -92,6 +92,9 @@ class LockingLearnerStateStore(LearnerStateStore, Protocol):
         created, empty, to lock it.
         """
 
+    def drop_empty(self, keys: Iterable[StateKey]) -> None:
+        """Delete what is stored for those of ``keys`` that hold nothing (rows :meth:`lock` created, left empty)."""
+
 
 class DjangoLearnerStateStore:
     """The default store: one :class:`LearnerState` row per key."""
@@ -192,6 +195,12 @@ class DjangoLearnerStateStore:
             )
             rows.update(self._rows(missing, for_update=True))
         return {key: rows[key].state for key in keys}
+
+    def drop_empty(self, keys: Iterable[StateKey]) -> None:
+        """Delete the rows of ``keys`` that hold nothing (``{}``), as left by :meth:`lock`: one query."""
+        keys = sorted(set(keys))
+        if keys:
+            LearnerState.objects.filter(self._filter(keys), state={}).delete()
 
     @staticmethod
     def _upsert_options() -> dict[str, Any]:

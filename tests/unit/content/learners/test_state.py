@@ -201,6 +201,15 @@ def test_a_locked_row_keeps_its_state_and_takes_a_save(store):
     assert store.load([P1, P2]) == {P1: {"attempts": 2}, P2: {"seen": True}}
 
 
+def test_drop_empty_deletes_only_rows_that_hold_nothing(store, django_assert_num_queries):
+    store.lock([P1, P2])
+    store.save({P2: {"seen": True}})
+    with django_assert_num_queries(1):
+        store.drop_empty([P1, P2])
+    assert store.load([P1, P2]) == {P2: {"seen": True}}
+    assert LearnerState.objects.count() == 1
+
+
 def test_database_stores_are_equal_so_a_unit_of_work_shares_their_buffer():
     assert DjangoLearnerStateStore() == DjangoLearnerStateStore()
     assert hash(DjangoLearnerStateStore()) == hash(DjangoLearnerStateStore())
