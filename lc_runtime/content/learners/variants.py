@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from opaque_keys.edx.keys import CourseKey
 
@@ -85,6 +86,21 @@ def _shared_locking_read(queryset) -> list:
     return list(queryset.model.objects.raw(f"{sql} LOCK IN SHARE MODE", params))
 
 
+def _one_of(rows: Iterable[dict]) -> Q:
+    """
+    Exactly these rows, each named by every column of its unique key: for a locking read.
+
+    An ``IN`` on one column lets MySQL/MariaDB reach the rows through another index (the learner's
+    ``(user_id, course_key)``), and a locking read then waits on every row of the learner that another
+    request has just inserted, of any selector, deadlocking with it. One equality per row keeps the
+    read on the unique key, where it locks the rows asked for and nothing else.
+    """
+    condition = Q(pk__in=[])
+    for row in rows:
+        condition |= Q(**row)
+    return condition
+
+
 def learner_variants(user_id: int, course_key: CourseKey) -> dict[int, StoredVariant]:
     """Every Variant of one learner in one course run, by selector entity id: one query."""
     rows = LearnerVariant.objects.filter(user_id=user_id, course_key=str(course_key))
@@ -120,8 +136,10 @@ def create_variants(
         )
         rows = _shared_locking_read(
             LearnerVariant.objects.filter(
-                user_id=user_id, course_key=str(course_key),
-                selector_id__in=[new.selector_entity_id for new in variants],
+                _one_of(
+                    {"selector_id": new.selector_entity_id, "user_id": user_id, "course_key": str(course_key)}
+                    for new in variants
+                )
             )
         )
         return {row.selector_id: _stored(row) for row in rows}
@@ -194,7 +212,10 @@ def create_partition_groups(
         )
         rows = _shared_locking_read(
             PartitionGroup.objects.filter(
-                user_id=user_id, course_key=str(course_key), partition_id__in=[new.partition_id for new in groups]
+                _one_of(
+                    {"user_id": user_id, "course_key": str(course_key), "partition_id": new.partition_id}
+                    for new in groups
+                )
             )
         )
         return {row.partition_id: (row.group_id, row.writer_token == token) for row in rows}
