@@ -129,7 +129,7 @@ def is_transient(error: BaseException) -> bool:
     """
     if not isinstance(error, DatabaseError):
         return False
-    if error.args and error.args[0] in _MYSQL_TRANSIENT:
+    if error.args and isinstance(error.args[0], int) and error.args[0] in _MYSQL_TRANSIENT:
         return True
     if getattr(error.__cause__, "pgcode", None) in _POSTGRES_TRANSIENT:
         return True
