@@ -15,7 +15,7 @@ from typing import Any
 
 from opaque_keys.edx.keys import CourseKey
 from xblock.field_data import FieldData
-from xblock.fields import BlockScope, UserScope
+from xblock.fields import BlockScope, Scope, UserScope
 
 from lc_runtime.content.learners.api import (
     ALL_LEARNERS,
@@ -104,6 +104,38 @@ class LearnerFieldData(FieldData):
         found = self.store.load(missing) if self.user_id is not None else {}
         for key in missing:
             self._loaded[key] = found.get(key, {})
+
+    def lock_own_state(self, block) -> None:
+        """
+        Serialise this learner's requests to ``block``: lock its ``user_state`` until the unit of work ends.
+
+        Called before a handler runs. A second request of the same learner to the same block waits
+        here until the first has committed (or rolled back), then reads what it stored: without this,
+        two handlers would both start from the same state and the last flush would win field by field
+        (two clicks counted once; twelve submissions graded against a limit of three). What the lock
+        reads replaces what this object had loaded before it.
+        (Field values a block object already read stay cached on it, as in every XBlock runtime: lock
+        before using the block.) Nothing for anonymous visitors, whose state is never stored, nor
+        for stores that cannot lock (the authors' preview store).
+        """
+        if self.user_id is None:
+            return
+        lock = getattr(self.store, "lock", None)
+        if lock is None:
+            return
+        key = state_key(
+            Scope.user_state, self.user_id, self.course_key, str(block.scope_ids.usage_id), block.scope_ids.block_type
+        )
+        with unit_of_work() as unit:  # a lock outside a transaction would be released at once
+            current = lock([key])
+            if not current.get(key):
+                # The lock may have created the row: a handler that writes nothing must not leave it.
+                unit.note_locked_empty(self.store, key)
+        # The locked read replaces whatever was loaded before the lock: under REPEATABLE READ a plain
+        # read later in this transaction could still show the state as it was before the wait.
+        self._loaded[key] = current.get(key, {})
+        if self._written_in.get(key) is not current_unit():  # written in an earlier unit: what we read is newer
+            self._written_in.pop(key, None)
 
     def _state(self, key: StateKey) -> dict[str, Any]:
         unit = current_unit()

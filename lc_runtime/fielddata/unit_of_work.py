@@ -15,22 +15,31 @@ All or nothing across stores: stores in the transaction (``transactional``, the 
 LearnerState table, edx-platform's StudentModule) are flushed first, stores outside it (the cache of
 authors' preview state) last, so a failing database store leaves them untouched. Their previous values
 are read just before they are written, and put back if a later store or the commit fails.
+
+A unit that the database aborts to break a deadlock (or a lock wait that timed out) can be run again
+from the start: ``@unit_of_work(deadlock_retries=2)`` re-runs the decorated function, and the
+middleware re-runs the request (:func:`is_transient`). Only a whole, outermost unit is run again:
+what the aborted attempt did is gone (rolled back, buffered state and queued events dropped), so a
+second attempt is the same request arriving a moment later (ADR 0016).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import logging
+import random
+import time
 from collections.abc import Callable
 from contextlib import ContextDecorator
 from contextvars import ContextVar
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
 from lc_runtime.content.learners.api import DELETED
 
-__all__ = ["UnitOfWork", "current_unit", "unit_of_work"]
+__all__ = ["DEADLOCK_RETRIES", "UnitOfWork", "current_unit", "is_transient", "pause_before_retry", "unit_of_work"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +59,9 @@ class UnitOfWork:
         self.rollback_only = False
         # What puts back the writes a flush made to stores outside the transaction: (store, changes).
         self._undo: list[tuple[Any, dict[Any, dict[str, Any]]]] = []
+        # store -> keys a handler locked while they held nothing: rows the lock may have created,
+        # dropped at the flush unless something was written to them (see LearnerFieldData.lock_own_state).
+        self.locked_empty: dict[Any, set[Any]] = {}
 
     def set_rollback(self) -> None:
         """Make the unit roll back when it ends, even without an exception (e.g. a failed request)."""
@@ -58,6 +70,10 @@ class UnitOfWork:
     def stage_learner_write(self, store: Any, key: Any, changes: dict[str, Any]) -> None:
         """Buffer learner-state changes for ``key``; they reach ``store`` when the unit commits."""
         self.learner_writes.setdefault(store, {}).setdefault(key, {}).update(changes)
+
+    def note_locked_empty(self, store: Any, key: Any) -> None:
+        """``key`` was locked in ``store`` while it held nothing: drop its row at the flush unless written to."""
+        self.locked_empty.setdefault(store, set()).add(key)
 
     def checkpoint(self) -> tuple[dict[Any, dict[Any, dict[str, Any]]], int]:
         """
@@ -87,8 +103,9 @@ class UnitOfWork:
     def flush(self) -> None:
         """
         Write the buffered learner state, each store's in one ``save`` (inside the unit's transaction):
-        transactional stores first, then the others, remembering how to undo what those write. If a
-        store fails, what the others outside the transaction wrote is undone and the error raised.
+        transactional stores first, then the others, remembering how to undo what those write; then drop
+        the empty rows that locks created and nothing filled (a handler that only reads). If a store
+        fails, what the others outside the transaction wrote is undone and the error raised.
         """
         # sorted() is stable: within each kind, stores keep the order they were first written in.
         ordered = sorted(self.learner_writes.items(), key=lambda item: not _is_transactional(item[0]))
@@ -100,10 +117,15 @@ class UnitOfWork:
                     # Recorded before the save: a save that fails halfway is undone too.
                     self._undo.append((store, _undo_changes(store, writes)))
                 store.save(writes)
+            for store, keys in self.locked_empty.items():
+                unused = keys - set(self.learner_writes.get(store, {}))
+                if unused:
+                    store.drop_empty(unused)
         except BaseException:
             self.undo_untransactional_writes()
             raise
         self.learner_writes = {}
+        self.locked_empty = {}
 
     def undo_untransactional_writes(self) -> None:
         """Put back what :meth:`flush` wrote to stores outside the transaction (the transaction rolled back)."""
@@ -133,6 +155,35 @@ def current_unit() -> UnitOfWork | None:
     return _current.get()
 
 
+DEADLOCK_RETRIES = 2
+"""How many times the middleware runs a request again after a deadlock (so at most three attempts)."""
+
+# MySQL/MariaDB: ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK. PostgreSQL: serialization_failure, deadlock_detected.
+_MYSQL_TRANSIENT = {1205, 1213}
+_POSTGRES_TRANSIENT = {"40001", "40P01"}
+
+
+def is_transient(error: BaseException) -> bool:
+    """
+    True for a database error that aborted a transaction only because of other transactions running
+    at the same time, so that the same work run again from the start should succeed: a deadlock
+    (MySQL/MariaDB 1213, PostgreSQL 40P01), a lock wait timeout (1205), a serialization failure
+    (40001), SQLite's "database is locked" (its busy timeout ran out).
+    """
+    if not isinstance(error, DatabaseError):
+        return False
+    if error.args and isinstance(error.args[0], int) and error.args[0] in _MYSQL_TRANSIENT:
+        return True
+    if getattr(error.__cause__, "pgcode", None) in _POSTGRES_TRANSIENT:
+        return True
+    return "database is locked" in str(error)
+
+
+def pause_before_retry(attempt: int) -> None:
+    """Wait a short random time before attempt ``attempt + 1``, so that the requests that met do not meet again."""
+    time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
+
+
 def _send(events: list[Callable[[], None]]) -> None:
     for event in events:
         try:
@@ -142,10 +193,19 @@ def _send(events: list[Callable[[], None]]) -> None:
 
 
 class unit_of_work(ContextDecorator):  # noqa: N801 - reads like transaction.atomic
-    """Context manager and decorator: run the block as one unit of work (see the module docstring)."""
+    """
+    Context manager and decorator: run the block as one unit of work (see the module docstring).
 
-    def __init__(self, using: str | None = None) -> None:
+    ``deadlock_retries`` (decorator only: a ``with`` block cannot be run again) re-runs the decorated
+    function up to that many times when its unit is aborted by a deadlock or a lock wait timeout
+    (:func:`is_transient`), if the unit is the outermost transaction. Give it to functions that can
+    be run twice: everything they do through the database and the runtime is undone with the aborted
+    attempt, but not what they send elsewhere themselves (an HTTP call, a file written, a cache set).
+    """
+
+    def __init__(self, using: str | None = None, *, deadlock_retries: int = 0) -> None:
         self.using = using or DEFAULT_DB_ALIAS
+        self.deadlock_retries = deadlock_retries
         self._stack: list[tuple[Any, UnitOfWork | None, Any]] = []
 
     def _recreate_cm(self) -> unit_of_work:
@@ -153,7 +213,31 @@ class unit_of_work(ContextDecorator):  # noqa: N801 - reads like transaction.ato
         # instance, so that the entries of ``_stack`` never belong to another thread's unit.
         return type(self)(self.using)
 
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        if not self.deadlock_retries:
+            return super().__call__(func)
+
+        @functools.wraps(func)
+        def run_again_after_deadlocks(*args: Any, **kwargs: Any) -> Any:
+            attempt = 0
+            while True:
+                # Inside another unit or transaction, the abort belongs to the enclosing one: it alone may retry.
+                outermost = _current.get() is None and not connections[self.using].in_atomic_block
+                try:
+                    with self._recreate_cm():
+                        return func(*args, **kwargs)
+                except DatabaseError as error:
+                    if not (outermost and attempt < self.deadlock_retries and is_transient(error)):
+                        raise
+                    log.warning("%s: running the unit of work again after %s", func.__qualname__, error)
+                    pause_before_retry(attempt)
+                    attempt += 1
+
+        return run_again_after_deadlocks
+
     def __enter__(self) -> UnitOfWork:
+        if self.deadlock_retries:
+            raise TypeError("deadlock_retries needs unit_of_work as a decorator: a with block cannot be run again")
         outer = _current.get()
         if outer is not None:
             if outer.using != self.using:

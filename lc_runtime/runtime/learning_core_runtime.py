@@ -505,8 +505,15 @@ class LearningCoreRuntime(Runtime):
         return self.wrap_xblock(block, view_name, notice, None)
 
     def handle(self, block, handler_name, request, suffix=""):
-        """Run a handler inside a unit of work: the current one (joined: a failure dooms it) or its own."""
+        """
+        Run a handler inside a unit of work: the current one (joined: a failure dooms it) or its own.
+
+        The learner's ``user_state`` of the block is locked first (until the unit ends), so one
+        learner's simultaneous requests to one block run one at a time, each on the state the previous
+        one stored (ADR 0016).
+        """
         with unit_of_work():
+            self.learner.lock_own_state(block)
             self.preload_learner_state(block)
             return super().handle(block, handler_name, request, suffix)
 

@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.http import HttpResponse
 
 from lc_runtime.conf import get_setting
-from lc_runtime.fielddata.unit_of_work import current_unit, unit_of_work
+from lc_runtime.fielddata.unit_of_work import (
+    DEADLOCK_RETRIES,
+    current_unit,
+    is_transient,
+    pause_before_retry,
+    unit_of_work,
+)
+
+__all__ = ["UnitOfWorkMiddleware"]
+
+log = logging.getLogger(__name__)
+
+# Set on a request while its attempt may still be run again (read by ``process_exception``).
+_MAY_RUN_AGAIN = "_lc_runtime_may_run_again"
+
+
+class _RunAgain(HttpResponse):
+    """What ``process_exception`` answers for an attempt the middleware will run again; never sent."""
+
+    status_code = 503
 
 
 class UnitOfWorkMiddleware:
@@ -17,6 +40,14 @@ class UnitOfWorkMiddleware:
     prefixes: inside edx-platform, list the paths that reach lc-runtime (``["/lc-runtime/"]`` and the
     courseware views that render with it), so views that manage their own transactions (with
     ``outer_atomic``, which refuses to run inside another transaction) are left alone.
+
+    A request whose unit the database aborts to break a deadlock, or after a lock wait timeout
+    (:func:`~lc_runtime.fielddata.unit_of_work.is_transient`), is run again from the start, up to
+    :data:`~lc_runtime.fielddata.unit_of_work.DEADLOCK_RETRIES` times, when its unit is the outermost
+    transaction (not inside ``ATOMIC_REQUESTS``). Nothing of the aborted attempt remains (its writes
+    are rolled back, its events dropped), so a handler run again is the learner's request arriving a
+    moment later; only what a block sends outside the database and the runtime by itself (an HTTP
+    call, a file) would happen twice (ADR 0016). The aborted attempt is not reported as a server error.
     """
 
     def __init__(self, get_response) -> None:
@@ -28,13 +59,34 @@ class UnitOfWorkMiddleware:
             raise ImproperlyConfigured('LC_RUNTIME["UNIT_OF_WORK_PATHS"] must be a list of path prefixes, not a string')
         if prefixes is not None and not request.path.startswith(tuple(prefixes)):
             return self.get_response(request)
-        with unit_of_work() as unit:
-            response = self.get_response(request)
-            if response.status_code >= 500:
-                unit.set_rollback()
-        return response
+        attempt = 0
+        while True:
+            may_run_again = attempt < DEADLOCK_RETRIES and not connections[DEFAULT_DB_ALIAS].in_atomic_block
+            setattr(request, _MAY_RUN_AGAIN, may_run_again)
+            try:
+                with unit_of_work() as unit:
+                    response = self.get_response(request)
+                    if response.status_code >= 500:
+                        unit.set_rollback()
+            except DatabaseError as error:  # raised by the unit's flush or commit, after the view
+                if not (may_run_again and is_transient(error)):
+                    raise
+                response = _RunAgain()
+            finally:
+                setattr(request, _MAY_RUN_AGAIN, False)
+            if not isinstance(response, _RunAgain):
+                return response
+            log.warning("%s %s: running the request again after a deadlock or lock wait timeout",
+                        request.method, request.path)
+            pause_before_retry(attempt)
+            attempt += 1
 
-    def process_exception(self, request, exception) -> None:
+    def process_exception(self, request, exception):
         unit = current_unit()
         if unit is not None:
             unit.set_rollback()
+        if getattr(request, _MAY_RUN_AGAIN, False) and is_transient(exception):
+            # Answering here keeps Django from logging and signalling a server error for an attempt
+            # that ``__call__`` runs again.
+            return _RunAgain()
+        return None

@@ -12,7 +12,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 from django.http import HttpResponse, HttpResponseServerError
 from django.test import Client
 from django.urls import include, path
@@ -51,7 +51,21 @@ def view_that_answers_500(request):
     return HttpResponseServerError("the view reports a failure")
 
 
+# Each entry: how many more calls of view_that_deadlocks fail with a deadlock before one succeeds.
+DEADLOCKS_TO_COME: list[int] = []
+
+
+def view_that_deadlocks(request):
+    """Writes learner state, then meets a deadlock (as MySQL reports one) while ``DEADLOCKS_TO_COME`` says so."""
+    _click_in_view(request)
+    if DEADLOCKS_TO_COME[0] > 0:
+        DEADLOCKS_TO_COME[0] -= 1
+        raise OperationalError(1213, "Deadlock found when trying to get lock; try restarting transaction")
+    return HttpResponse(f"ok {request.body.decode()}")
+
+
 urlpatterns = [
+    path("uow/deadlocks/", view_that_deadlocks),
     path("lc-runtime/", include("lc_runtime.web.urls")),
     path("uow/commits/", view_that_commits),
     path("uow/raises/", view_that_raises),
@@ -186,7 +200,8 @@ def test_reads_see_the_units_buffered_writes(uow_course, learner, make_user):
         first = api.get_runtime(learner, course_key=UOW_KEY)
         first.render(first.get_block(COUNTER_UNIT), "student_view")  # loads the (empty) state
         assert click(first) == {"clicks": 1, "total": 1}
-        assert LearnerState.objects.count() == 0  # buffered until the unit ends
+        # Buffered until the unit ends: the only row is the one the handler locked, still empty.
+        assert [row.state for row in LearnerState.objects.all()] == [{}]
 
         second = api.get_runtime(learner, course_key=UOW_KEY)
         block = second.get_block(COUNTER_A)
@@ -231,8 +246,9 @@ def test_nested_units_join_the_outer_one(uow_course, learner, events):
         with api.unit_of_work() as inner:
             assert inner is outer
             click(runtime)
-        # The inner unit ended: nothing is committed or sent until the outer one ends.
-        assert LearnerState.objects.count() == 0
+        # The inner unit ended: nothing is committed or sent until the outer one ends (the only row
+        # is the one the handler locked, still empty and uncommitted).
+        assert [row.state for row in LearnerState.objects.all()] == [{}]
         assert events == []
         click(runtime, COUNTER_B)
     assert stored() == {COUNTER_A: {"clicks": 1}, COUNTER_B: {"clicks": 1}}
@@ -508,3 +524,156 @@ def test_a_failing_later_cache_store_undoes_the_earlier_ones(uow_course, author,
     assert clicks(author, "published") == 1
     assert clicks(author, "draft") == 0
     assert LearnerState.objects.count() == 0
+
+# ---- (f) a unit aborted by a deadlock runs again, from the start, only where it is the outermost
+DEADLOCK = OperationalError(1213, "Deadlock found when trying to get lock; try restarting transaction")
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (DEADLOCK, True),
+        (OperationalError(1205, "Lock wait timeout exceeded; try restarting transaction"), True),
+        (OperationalError("database is locked"), True),
+        (OperationalError(1146, "Table 'x' doesn't exist"), False),
+        (ValueError(1213), False),
+    ],
+)
+def test_which_errors_are_transient(error, transient):
+    from lc_runtime.fielddata.unit_of_work import is_transient
+
+    assert is_transient(error) is transient
+
+
+@pytest.fixture
+def no_pause(monkeypatch):
+    monkeypatch.setattr("lc_runtime.fielddata.unit_of_work.time.sleep", lambda seconds: None)
+
+
+@pytest.mark.usefixtures("transactional_db", "no_pause")
+def test_the_decorator_runs_a_deadlocked_unit_again(uow_course, learner, events):
+    calls = []
+
+    @api.unit_of_work(deadlock_retries=2)
+    def click_twice_then_deadlock_once() -> dict:
+        calls.append(1)
+        runtime = api.get_runtime(learner, course_key=UOW_KEY)
+        click(runtime)
+        answer = click(runtime)
+        if len(calls) == 1:
+            raise DEADLOCK
+        return answer
+
+    # The first attempt's two clicks were rolled back and their events dropped: the second attempt
+    # starts from nothing.
+    assert click_twice_then_deadlock_once() == {"clicks": 2, "total": 2}
+    assert len(calls) == 2
+    assert stored() == {COUNTER_A: {"clicks": 2}}
+    assert [e["event"].data for e in events] == [{"clicks": 1}, {"clicks": 2}]
+
+
+@pytest.mark.usefixtures("transactional_db", "no_pause")
+def test_the_decorator_gives_up_after_its_retries_and_never_retries_other_errors(uow_course, learner):
+    calls = []
+
+    @api.unit_of_work(deadlock_retries=2)
+    def always(error: Exception) -> None:
+        calls.append(1)
+        click(api.get_runtime(learner, course_key=UOW_KEY))
+        raise error
+
+    with pytest.raises(OperationalError):
+        always(DEADLOCK)
+    assert len(calls) == 3
+    calls.clear()
+    with pytest.raises(OperationalError):
+        always(OperationalError(1146, "Table 'x' doesn't exist"))
+    assert len(calls) == 1
+    assert LearnerState.objects.count() == 0
+
+
+@pytest.mark.usefixtures("transactional_db", "no_pause")
+def test_the_decorator_does_not_retry_inside_an_enclosing_unit(uow_course, learner):
+    """The enclosing transaction is aborted too: only its owner can run it again."""
+    calls = []
+
+    @api.unit_of_work(deadlock_retries=2)
+    def deadlock() -> None:
+        calls.append(1)
+        raise DEADLOCK
+
+    with pytest.raises(OperationalError), api.unit_of_work():
+        deadlock()
+    assert len(calls) == 1
+
+
+def test_deadlock_retries_need_the_decorator():
+    with pytest.raises(TypeError, match="needs unit_of_work as a decorator"), api.unit_of_work(deadlock_retries=1):
+        pass
+
+
+@pytest.mark.usefixtures("transactional_db", "no_pause")
+@pytest.mark.urls(__name__)
+def test_the_middleware_runs_a_deadlocked_request_again(uow_course, learner, events):
+    from django.core.signals import got_request_exception
+
+    reported = []
+    got_request_exception.connect(lambda sender, **kw: reported.append(1), weak=False, dispatch_uid="deadlock")
+    try:
+        client = Client()  # re-raises what a view raised and Django reported: nothing, here
+        client.force_login(learner)
+        DEADLOCKS_TO_COME[:] = [2]
+        response = client.post("/uow/deadlocks/", data="the body", content_type="text/plain")
+    finally:
+        got_request_exception.disconnect(dispatch_uid="deadlock")
+    assert response.status_code == 200
+    assert response.content == b"ok the body"  # the third attempt read the request's body too
+    assert reported == []
+    assert stored() == {COUNTER_A: {"clicks": 1}}  # two attempts rolled back, one committed
+    assert [e["event"].data for e in events] == [{"clicks": 1}]
+
+
+@pytest.mark.usefixtures("transactional_db", "no_pause")
+@pytest.mark.urls(__name__)
+def test_the_middleware_gives_up_after_its_retries(uow_course, learner, events):
+    client = Client(raise_request_exception=False)
+    client.force_login(learner)
+    DEADLOCKS_TO_COME[:] = [3]
+    response = client.get("/uow/deadlocks/")
+    assert response.status_code == 500
+    assert DEADLOCKS_TO_COME == [0]  # three attempts: the first and DEADLOCK_RETRIES more
+    assert LearnerState.objects.count() == 0
+    assert events == []
+
+
+@pytest.mark.usefixtures("transactional_db", "no_pause")
+@pytest.mark.urls(__name__)
+def test_the_middleware_runs_a_request_again_when_its_commit_deadlocks(uow_course, learner, monkeypatch):
+    """The flush at the unit's end can meet the deadlock too (the view has returned by then)."""
+    from lc_runtime.fielddata.unit_of_work import UnitOfWork
+
+    flush = UnitOfWork.flush
+    failures = [1]
+
+    def flush_that_deadlocks_once(unit):
+        if failures[0]:
+            failures[0] -= 1
+            raise DEADLOCK
+        flush(unit)
+
+    monkeypatch.setattr(UnitOfWork, "flush", flush_that_deadlocks_once)
+    client = Client()
+    client.force_login(learner)
+    assert client.get("/uow/commits/").status_code == 200
+    assert failures == [0]
+    assert stored() == {COUNTER_A: {"clicks": 1}}
+
+
+@pytest.mark.urls(__name__)
+def test_the_middleware_does_not_retry_inside_the_tests_transaction(uow_course, learner):
+    """Inside an enclosing transaction (the test's here; ATOMIC_REQUESTS in a site), its owner must retry."""
+    client = Client(raise_request_exception=False)
+    client.force_login(learner)
+    DEADLOCKS_TO_COME[:] = [1]
+    assert client.get("/uow/deadlocks/").status_code == 500
+    assert DEADLOCKS_TO_COME == [0]

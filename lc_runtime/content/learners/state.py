@@ -81,6 +81,26 @@ class LearnerStateStore(Protocol):
         """Merge ``changes`` (field -> JSON value, or :data:`DELETED`) into the stored objects."""
 
 
+class LockingLearnerStateStore(LearnerStateStore, Protocol):
+    """
+    A store that can also serialise writers: the runtime locks a learner's state of a block before a
+    handler of that block runs, so one learner's simultaneous requests to one block run one after the
+    other, each reading what the previous one stored (ADR 0016). A store without ``lock`` gets no such
+    guarantee: its handlers read, and merge their writes per field, without waiting for each other.
+    """
+
+    def lock(self, keys: Iterable[StateKey]) -> dict[StateKey, dict[str, Any]]:
+        """
+        Hold ``keys`` until the current transaction ends (wait while another transaction holds one),
+        and return the state of each key as it is now: committed by whoever held it before, whatever
+        the isolation level (``{}`` for a key with nothing stored). A key with nothing stored may be
+        created, empty, to lock it.
+        """
+
+    def drop_empty(self, keys: Iterable[StateKey]) -> None:
+        """Delete what is stored for those of ``keys`` that hold nothing (rows :meth:`lock` created, left empty)."""
+
+
 class DjangoLearnerStateStore:
     """The default store: one :class:`LearnerState` row per key."""
 
@@ -107,13 +127,19 @@ class DjangoLearnerStateStore:
             condition |= Q(scope=scope, user_id=user_id, course_key=course_key, block_key__in=sorted(block_keys))
         return condition
 
-    def _rows(self, keys: list[StateKey]) -> dict[StateKey, LearnerState]:
+    def _rows(self, keys: list[StateKey], *, for_update: bool = False) -> dict[StateKey, LearnerState]:
         """The stored rows of ``keys``, by key: exactly those keys, whatever the columns' collation."""
         wanted = set(keys)
-        rows = {
-            StateKey(row.scope, row.user_id, row.course_key, row.block_key): row
-            for row in LearnerState.objects.filter(self._filter(keys))
-        }
+        if for_update:
+            # One equality per key on every column of the unique key, not ``IN``: InnoDB then locks
+            # each record alone; a range (``IN``) also locks the gap before it under REPEATABLE READ.
+            condition = Q(pk__in=[])
+            for key in keys:
+                condition |= Q(**key._asdict())
+            queryset = LearnerState.objects.filter(condition).select_for_update()
+        else:
+            queryset = LearnerState.objects.filter(self._filter(keys))
+        rows = {StateKey(row.scope, row.user_id, row.course_key, row.block_key): row for row in queryset}
         return {key: row for key, row in rows.items() if key in wanted}
 
     def load(self, keys: Iterable[StateKey]) -> dict[StateKey, dict[str, Any]]:
@@ -149,6 +175,37 @@ class DjangoLearnerStateStore:
                 rows[key].state = merged_state(rows[key].state, changes[key])
                 rows[key].modified = now  # bulk_update does not apply auto_now
             LearnerState.objects.bulk_update([rows[key] for key in keys], ["state", "modified"])
+
+    def lock(self, keys: Iterable[StateKey]) -> dict[StateKey, dict[str, Any]]:
+        """
+        Lock the rows of ``keys`` until the transaction ends and return their current state: one query
+        when the rows exist, three the first time (a missing row is created, empty, to be locked).
+
+        ``SELECT ... FOR UPDATE`` on the unique key: a locking read sees the latest committed row
+        (under READ COMMITTED and REPEATABLE READ alike), and on MySQL/InnoDB a unique lookup locks
+        the record only, not the gap before it, so a request waiting here does not block another
+        request's INSERT of a row that sorts just before (which would deadlock). Missing rows are
+        created by the upsert :meth:`save` uses, which waits for, instead of failing on, a row another
+        request has just created; the locking read after it returns what is stored. On SQLite, whose
+        writing transactions already run one at a time, the reads are plain.
+        """
+        keys = sorted(set(keys))
+        if not keys:
+            return {}
+        rows = self._rows(keys, for_update=True)
+        missing = [key for key in keys if key not in rows]
+        if missing:
+            LearnerState.objects.bulk_create(
+                [LearnerState(**key._asdict(), state={}) for key in missing], **self._upsert_options()
+            )
+            rows.update(self._rows(missing, for_update=True))
+        return {key: rows[key].state for key in keys}
+
+    def drop_empty(self, keys: Iterable[StateKey]) -> None:
+        """Delete the rows of ``keys`` that hold nothing (``{}``), as left by :meth:`lock`: one query."""
+        keys = sorted(set(keys))
+        if keys:
+            LearnerState.objects.filter(self._filter(keys), state={}).delete()
 
     @staticmethod
     def _upsert_options() -> dict[str, Any]:

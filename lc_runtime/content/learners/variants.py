@@ -4,7 +4,10 @@ Learners' Variants and partition groups, as rows.
 Variants and partition groups are written with one INSERT that ignores conflicts followed by one
 locking re-read: concurrent first visits of one learner meet on the unique constraint and all read
 the same row, whatever the isolation level, and a request creates any number of them in a fixed
-number of queries.
+number of queries. Rows are inserted in one order (by selector, by partition), the same in every
+request. Requests that reach several units in opposite orders can still deadlock on MySQL/MariaDB
+(each holds a row of one unit that the other needs); the unit of work runs the loser again
+(ADR 0016), which then finds the rows stored.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from opaque_keys.edx.keys import CourseKey
 
@@ -82,6 +86,21 @@ def _shared_locking_read(queryset) -> list:
     return list(queryset.model.objects.raw(f"{sql} LOCK IN SHARE MODE", params))
 
 
+def _one_of(rows: Iterable[dict]) -> Q:
+    """
+    Exactly these rows, each named by every column of its unique key: for a locking read.
+
+    An ``IN`` on one column lets MySQL/MariaDB reach the rows through another index (the learner's
+    ``(user_id, course_key)``), and a locking read then waits on every row of the learner that another
+    request has just inserted, of any selector, deadlocking with it. One equality per row keeps the
+    read on the unique key, where it locks the rows asked for and nothing else.
+    """
+    condition = Q(pk__in=[])
+    for row in rows:
+        condition |= Q(**row)
+    return condition
+
+
 def learner_variants(user_id: int, course_key: CourseKey) -> dict[int, StoredVariant]:
     """Every Variant of one learner in one course run, by selector entity id: one query."""
     rows = LearnerVariant.objects.filter(user_id=user_id, course_key=str(course_key))
@@ -97,7 +116,9 @@ def create_variants(
     Two queries whatever the number: an INSERT that skips rows another request stored first, and a
     locking re-read. A row whose ``writer_token`` is ``token`` is this call's; any other, a winner's.
     """
-    variants = list(variants)
+    # One canonical order (by selector) for every request: two requests inserting the same rows lock
+    # them in the same order, instead of each holding one the other waits for.
+    variants = sorted(variants, key=lambda new: new.selector_entity_id)
     if not variants:
         return {}
     with transaction.atomic():
@@ -115,8 +136,10 @@ def create_variants(
         )
         rows = _shared_locking_read(
             LearnerVariant.objects.filter(
-                user_id=user_id, course_key=str(course_key),
-                selector_id__in=[new.selector_entity_id for new in variants],
+                _one_of(
+                    {"selector_id": new.selector_entity_id, "user_id": user_id, "course_key": str(course_key)}
+                    for new in variants
+                )
             )
         )
         return {row.selector_id: _stored(row) for row in rows}
@@ -175,7 +198,7 @@ def create_partition_groups(
 
     Returns ``{partition: (group, assigned_by_this_call)}`` for each partition asked about.
     """
-    groups = list(groups)
+    groups = sorted(groups, key=lambda new: new.partition_id)  # one order for every request, as for Variants
     if not groups:
         return {}
     with transaction.atomic():
@@ -189,7 +212,10 @@ def create_partition_groups(
         )
         rows = _shared_locking_read(
             PartitionGroup.objects.filter(
-                user_id=user_id, course_key=str(course_key), partition_id__in=[new.partition_id for new in groups]
+                _one_of(
+                    {"user_id": user_id, "course_key": str(course_key), "partition_id": new.partition_id}
+                    for new in groups
+                )
             )
         )
         return {row.partition_id: (row.group_id, row.writer_token == token) for row in rows}

@@ -178,6 +178,38 @@ def test_a_load_is_one_query_and_a_save_three_whatever_the_keys(store, per_group
     assert store.load(keys[:1]) == {keys[0]: {"v": 0, "w": True}}
 
 
+def test_lock_returns_the_stored_state_in_one_query(store, django_assert_num_queries):
+    store.save({P1: {"attempts": 2}})
+    with django_assert_num_queries(1):  # SELECT ... FOR UPDATE (plain on SQLite)
+        assert store.lock([P1]) == {P1: {"attempts": 2}}
+
+
+def test_lock_creates_a_missing_row_empty(store, django_assert_num_queries):
+    """Three queries the first time: the locking read, the upsert that creates the row, the locking read again."""
+    with django_assert_num_queries(3):
+        assert store.lock([P1, P1]) == {P1: {}}
+    assert LearnerState.objects.get(block_key=P1.block_key).state == {}
+    assert store.load([P1]) == {P1: {}}
+    with django_assert_num_queries(0):
+        assert store.lock([]) == {}
+
+
+def test_a_locked_row_keeps_its_state_and_takes_a_save(store):
+    store.save({P1: {"attempts": 1}})
+    assert store.lock([P1, P2]) == {P1: {"attempts": 1}, P2: {}}
+    store.save({P1: {"attempts": 2}, P2: {"seen": True}})
+    assert store.load([P1, P2]) == {P1: {"attempts": 2}, P2: {"seen": True}}
+
+
+def test_drop_empty_deletes_only_rows_that_hold_nothing(store, django_assert_num_queries):
+    store.lock([P1, P2])
+    store.save({P2: {"seen": True}})
+    with django_assert_num_queries(1):
+        store.drop_empty([P1, P2])
+    assert store.load([P1, P2]) == {P2: {"seen": True}}
+    assert LearnerState.objects.count() == 1
+
+
 def test_database_stores_are_equal_so_a_unit_of_work_shares_their_buffer():
     assert DjangoLearnerStateStore() == DjangoLearnerStateStore()
     assert hash(DjangoLearnerStateStore()) == hash(DjangoLearnerStateStore())
@@ -282,6 +314,20 @@ def test_create_variants_stores_new_rows_and_returns_them(entities, django_asser
     }
     assert learner_variants(7, COURSE) == stored
     assert len(token) == 32 and token != new_writer_token()
+
+
+def test_variants_and_partition_groups_are_inserted_in_one_order(entities):
+    """By selector and by partition, whatever order they come in: two requests lock the same rows in the same order."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    pool_a, pool_b, m1, _, _, _ = entities
+    with CaptureQueriesContext(connection) as queries:
+        create_variants(7, COURSE, [new_variant(pool_b, [m1]), new_variant(pool_a, [m1])], new_writer_token())
+        create_partition_groups(7, COURSE, [NewPartitionGroup(50, 1), NewPartitionGroup(40, 0)], new_writer_token())
+    variant_insert, group_insert = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert variant_insert.index(f"({pool_a}, 7, ") < variant_insert.index(f"({pool_b}, 7, ")
+    assert group_insert.index(f"'{COURSE}', 40, 0") < group_insert.index(f"'{COURSE}', 50, 1")
 
 
 def test_create_variants_of_nothing_stores_nothing(entities, django_assert_num_queries):

@@ -1,0 +1,123 @@
+"""
+One learner's first visits to units with selectors, many at once and in opposite orders: every
+request succeeds, and the learner ends with exactly one Variant per selector and one group per
+partition.
+
+Each request stores the learner's Variants and partition groups as it reaches them. On MariaDB two
+requests that reach them in opposite orders can deadlock on those INSERTs (error 1213); the rows are
+inserted in one canonical order, and the request that InnoDB still picks as a deadlock's victim is
+run again from the start by the unit-of-work middleware (or the ``unit_of_work`` decorator). On
+SQLite, whose writers take the database lock at BEGIN, the requests queue and cannot deadlock: the
+tests run there too, and must pass.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.signals import got_request_exception
+from django.http import JsonResponse
+from django.test import Client
+from django.urls import path
+
+from lc_runtime import api
+from lc_runtime.models import LearnerVariant, PartitionGroup
+from tests.conftest import ROOT, usage
+from tests.reliability.threads import race
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SELECTOR_COURSE = ROOT / "tests" / "fixtures" / "selector-course"
+KEY = "course-v1:LcX+Sel+2026"
+UNITS = [usage(KEY, "vertical", name) for name in ("unit_ab", "unit_random", "unit_bank", "unit_rotation")]
+SELECTORS = [usage(KEY, *ref) for ref in (
+    ("split_test", "ab"), ("split_test", "ab2"), ("randomize", "rnd"), ("itembank", "bank"),
+    ("library_content", "lib"), ("lc_test_rotation", "rot"),
+)]
+REQUESTS = 16
+
+
+def render_units(user, units: list[str]) -> dict[str, list[str]]:
+    """Render ``units`` in that order; what each selector shows the learner."""
+    runtime = api.get_runtime(user, course_key=KEY)
+    for unit in units:
+        runtime.render(runtime.get_block(unit), "student_view")
+    return {
+        key: [str(child.scope_ids.usage_id) for child in runtime.get_block(key).get_children()] for key in SELECTORS
+    }
+
+
+def units_view(request, order: str):
+    """A courseware-like view: render the course's units with selectors, forwards or backwards."""
+    return JsonResponse(render_units(request.user, UNITS if order == "forwards" else UNITS[::-1]))
+
+
+urlpatterns = [path("units/<str:order>/", units_view)]
+
+
+@pytest.fixture
+def request_errors():
+    raised: list[BaseException] = []
+
+    def receiver(sender, **kwargs):
+        import sys
+
+        raised.append(sys.exc_info()[1])
+
+    got_request_exception.connect(receiver, weak=False, dispatch_uid="reliability-deadlocks")
+    yield raised
+    got_request_exception.disconnect(dispatch_uid="reliability-deadlocks")
+
+
+@pytest.fixture
+def selector_course():
+    assert api.import_olx(SELECTOR_COURSE, strict=True).problems == []
+
+
+def assert_one_row_each(users) -> None:
+    for user in users:
+        assert LearnerVariant.objects.filter(user_id=user.id).count() == len(SELECTORS)
+        assert PartitionGroup.objects.filter(user_id=user.id).count() == 1
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.parametrize("learners", [1, 2], ids=["one learner", "two learners"])
+def test_first_visits_in_opposite_orders_through_the_middleware(selector_course, make_user, request_errors, learners):
+    users = [make_user(f"learner{i}") for i in range(learners)]
+    api.get_runtime(users[0], course_key=KEY)  # the tree is cached: the requests race on the learners' rows
+    clients = []
+    for index in range(REQUESTS):
+        client = Client(raise_request_exception=False)
+        client.force_login(users[index % learners])
+        clients.append(client)
+
+    def visit(index: int) -> tuple[int, dict]:
+        order = "forwards" if (index // learners) % 2 else "backwards"
+        response = clients[index].get(f"/units/{order}/")
+        shown = json.loads(response.content) if response.status_code == 200 else None
+        return index % learners, (response.status_code, shown)
+
+    results, errors = race(visit, threads=REQUESTS)
+
+    assert errors == [] and request_errors == []
+    assert all(status == 200 for _, (status, _shown) in results), results
+    for learner in range(learners):
+        shown = [seen for who, (_status, seen) in results if who == learner]
+        assert all(seen == shown[0] for seen in shown), "every request of one learner shows the same Variants"
+    assert_one_row_each(users)
+
+
+def test_first_visits_in_opposite_orders_through_the_decorator(selector_course, make_user):
+    ada = make_user("ada")
+    api.get_runtime(ada, course_key=KEY)
+
+    @api.unit_of_work(deadlock_retries=3)
+    def visit(index: int) -> dict:
+        return render_units(ada, UNITS if index % 2 else UNITS[::-1])
+
+    results, errors = race(visit, threads=REQUESTS)
+
+    assert errors == []
+    assert all(result == results[0] for result in results)
+    assert_one_row_each([ada])
