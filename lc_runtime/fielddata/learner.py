@@ -107,7 +107,10 @@ class LearnerFieldData(FieldData):
 
     def lock_own_state(self, block) -> None:
         """
-        Serialise this learner's requests to ``block``: lock its ``user_state`` until the unit of work ends.
+        Serialise this learner's requests to ``block``: lock its ``user_state`` until the unit of work ends,
+        and the block's ``user_state_summary`` too when its class declares such fields (so every
+        learner's update of a shared tally, a poll's votes or a counter's total, is kept: requests of
+        different learners to that block then run one at a time).
 
         Called before a handler runs. A second request of the same learner to the same block waits
         here until the first has committed (or rolled back), then reads what it stored: without this,
@@ -123,19 +126,22 @@ class LearnerFieldData(FieldData):
         lock = getattr(self.store, "lock", None)
         if lock is None:
             return
-        key = state_key(
-            Scope.user_state, self.user_id, self.course_key, str(block.scope_ids.usage_id), block.scope_ids.block_type
-        )
+        usage, block_type = str(block.scope_ids.usage_id), block.scope_ids.block_type
+        keys = [state_key(Scope.user_state, self.user_id, self.course_key, usage, block_type)]
+        if any(field.scope == Scope.user_state_summary for field in block.fields.values()):
+            keys.append(state_key(Scope.user_state_summary, self.user_id, self.course_key, usage, block_type))
         with unit_of_work() as unit:  # a lock outside a transaction would be released at once
-            current = lock([key])
-            if not current.get(key):
-                # The lock may have created the row: a handler that writes nothing must not leave it.
-                unit.note_locked_empty(self.store, key)
-        # The locked read replaces whatever was loaded before the lock: under REPEATABLE READ a plain
-        # read later in this transaction could still show the state as it was before the wait.
-        self._loaded[key] = current.get(key, {})
-        if self._written_in.get(key) is not current_unit():  # written in an earlier unit: what we read is newer
-            self._written_in.pop(key, None)
+            current = lock(keys)  # in the store's one order (sorted keys): no two handlers wait on each other
+            for key in keys:
+                if not current.get(key):
+                    # The lock may have created the row: a handler that writes nothing must not leave it.
+                    unit.note_locked_empty(self.store, key)
+        for key in keys:
+            # The locked read replaces whatever was loaded before the lock: under REPEATABLE READ a plain
+            # read later in this transaction could still show the state as it was before the wait.
+            self._loaded[key] = current.get(key, {})
+            if self._written_in.get(key) is not current_unit():  # written in an earlier unit: what we read is newer
+                self._written_in.pop(key, None)
 
     def _state(self, key: StateKey) -> dict[str, Any]:
         unit = current_unit()

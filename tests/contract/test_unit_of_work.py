@@ -200,8 +200,9 @@ def test_reads_see_the_units_buffered_writes(uow_course, learner, make_user):
         first = api.get_runtime(learner, course_key=UOW_KEY)
         first.render(first.get_block(COUNTER_UNIT), "student_view")  # loads the (empty) state
         assert click(first) == {"clicks": 1, "total": 1}
-        # Buffered until the unit ends: the only row is the one the handler locked, still empty.
-        assert [row.state for row in LearnerState.objects.all()] == [{}]
+        # Buffered until the unit ends: the only rows are the two the handler locked (the learner's state
+        # and the summary every learner shares), still empty.
+        assert [row.state for row in LearnerState.objects.all()] == [{}, {}]
 
         second = api.get_runtime(learner, course_key=UOW_KEY)
         block = second.get_block(COUNTER_A)
@@ -246,9 +247,9 @@ def test_nested_units_join_the_outer_one(uow_course, learner, events):
         with api.unit_of_work() as inner:
             assert inner is outer
             click(runtime)
-        # The inner unit ended: nothing is committed or sent until the outer one ends (the only row
-        # is the one the handler locked, still empty and uncommitted).
-        assert [row.state for row in LearnerState.objects.all()] == [{}]
+        # The inner unit ended: nothing is committed or sent until the outer one ends (the only rows
+        # are the two the handler locked, its state and the shared summary, empty and uncommitted).
+        assert [row.state for row in LearnerState.objects.all()] == [{}, {}]
         assert events == []
         click(runtime, COUNTER_B)
     assert stored() == {COUNTER_A: {"clicks": 1}, COUNTER_B: {"clicks": 1}}
