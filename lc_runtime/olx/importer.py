@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 
 from fs.base import FS
-from fs.errors import FSError, IllegalBackReference
 from lxml import etree
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey, UsageKey
@@ -54,11 +54,14 @@ from lc_runtime.content.pools.api import SYNTHETIC_UNIT_MARK, SYNTHETIC_UNIT_SUF
 from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, InvalidKey, check_block_id, to_course_key
 from lc_runtime.olx.damaged import DAMAGE_KEY, DamagedBlock
 from lc_runtime.olx.parsing import (
-    HostileOlx,
+    MAX_TREE_DEPTH,
+    ImportRefused,
     OlxError,
+    TooDeep,
     element_to_string,
     is_pointer,
     pointer_path,
+    read_export_file,
     read_json_object,
     read_xml_file,
     resolve_definition,
@@ -74,6 +77,8 @@ _CONTAINER_PARENT = {"chapter": "course", "sequential": "chapter", "vertical": "
 _NOT_FIELDS = {"url_name", "xblock-family"}
 # The container a damaged element is kept as, by the tag of its parent: the only kind that parent holds.
 _PLACEHOLDER_KIND = {"course": "chapter", "chapter": "sequential", "sequential": "vertical"}
+# The depth in the course tree of each outline container (the course root is 0).
+_CONTAINER_DEPTH = {"course": 0, "chapter": 1, "sequential": 2, "vertical": 3}
 DRAFTS_FOLDER = "drafts"
 # The parent tag a selector's pool members are imported under.
 _POOL = "selector pool"
@@ -173,6 +178,7 @@ class _CourseImport:
         progress: Callable[[str], None],
         course_fields: Mapping | None = None,
         location_prefix: str = "",
+        depth: int = 0,
     ) -> None:
         self.fs = root_fs
         self.writer = writer
@@ -193,6 +199,8 @@ class _CourseImport:
         self.unknown_types: Counter[str] = Counter()
         self._seen: set[tuple[str, str]] = set()
         self.locations: dict[tuple[str, str], tuple[str | None, int | None]] = {}
+        # How deep in the course tree the block being imported stands (drafts/ starts at its Units' depth).
+        self.depth = depth
 
     def problem(self, message: str, element: etree._Element | None = None, *, file: str | None = None,
                 block: str | None = None) -> None:
@@ -212,12 +220,26 @@ class _CourseImport:
         Import one element (found in ``file``) of the tree; return its entity id, or None if it was left out.
 
         An element that cannot be imported as written is kept as an error placeholder (see :meth:`keep_damaged`).
+        Raises :class:`TooDeep` below :data:`MAX_TREE_DEPTH`: pointers let an export nest without end,
+        and each level costs stack frames here and in every reader of the tree after.
         """
+        self.depth += 1
+        try:
+            if self.depth > MAX_TREE_DEPTH:
+                raise TooDeep(
+                    f"the course tree is nested deeper than {MAX_TREE_DEPTH} levels",
+                    file=f"{self.location_prefix}{file}", line=element.sourceline,
+                )
+            return self._import_block(element, parent_tag, parent_ref, file)
+        finally:
+            self.depth -= 1
+
+    def _import_block(self, element: etree._Element, parent_tag: str, parent_ref: str, file: str) -> int | None:
         own_file = pointer_path(element)
         try:
             definition = resolve_definition(element, self.fs)
-        except HostileOlx:
-            raise  # an attack, not damage: the whole import is refused
+        except ImportRefused:
+            raise  # an attack or an unreadable export, not damage: the whole import is refused
         except OlxError as exc:
             if exc.line is not None:  # the block's own file is malformed: where in it
                 where, message = (exc.file, exc.line), exc.message
@@ -446,6 +468,8 @@ def _field_value(declared, text: str):
     try:
         value = declared.from_string(text)
         declared.from_json(declared.to_json(value))
+        # A Float reads "NaN" and "inf", which no JSON column stores (the database refuses the row).
+        json.dumps(declared.to_json(value), allow_nan=False)
     except Exception as exc:  # field types raise ValueError, TypeError, dateutil's ParserError, ...
         raise ValueError(f"{text!r} is not a valid {type(declared).__name__} ({exc})") from exc
     return declared.to_json(value)
@@ -679,10 +703,15 @@ class DraftImport:
 
 
 def _file_bytes(root_fs, path: str) -> bytes | None:
-    """The bytes of a file of the export, or None if there is none there (or the path leads outside it)."""
+    """
+    The bytes of a file of the export, or None if there is none there (or the path leads outside it).
+    A link or an unreadable archive still refuses the import (:class:`ImportRefused`).
+    """
     try:
-        return root_fs.readbytes(path) if root_fs.isfile(path) else None
-    except (FSError, IllegalBackReference):
+        return read_export_file(root_fs, path) if root_fs.isfile(path) else None
+    except ImportRefused:
+        raise
+    except OlxError:
         return None
 
 
@@ -691,8 +720,9 @@ def _course_files(root_fs) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for folder in COURSE_FILE_FOLDERS:
         if root_fs.isdir(folder):
+            # A linked folder is listed like any other; reading its first file refuses the import.
             for path in root_fs.walk.files(folder):
-                files[path.lstrip("/")] = root_fs.readbytes(path)
+                files[path.lstrip("/")] = read_export_file(root_fs, path)
     return files
 
 
@@ -725,13 +755,24 @@ def _write_drafts(
     importer = _CourseImport(
         drafts_fs, writer, export.course_key, policy=export.policy, policy_file=export.policy_file,
         selectors=selectors, progress=progress, location_prefix=f"{DRAFTS_FOLDER}/",
+        depth=_CONTAINER_DEPTH["sequential"],  # its blocks are Units, and what Units hold
     )
+    try:
+        return _import_drafts(importer, drafts_fs, unit_files, package_id, created_by)
+    except ImportRefused as exc:  # name the file from the export's top
+        raise replace(exc, file=_prefixed(exc.file)) from exc
+
+
+def _import_drafts(importer: _CourseImport, drafts_fs, unit_files: list[str], package_id: int,
+                   created_by: int | None) -> DraftImport:
+    """Write the draft Units of ``unit_files`` (see :func:`_write_drafts`)."""
+    writer = importer.writer
     drafted = DraftImport()
     units = []
     for path in unit_files:
         try:
             unit = read_xml_file(drafts_fs, path)
-        except HostileOlx:
+        except ImportRefused:
             raise
         except OlxError as exc:
             importer.problems.append(ImportProblem(f"draft unit not imported: {exc.message}", exc.file, exc.line))

@@ -9,9 +9,11 @@ whole archive. A tar archive that passes is unpacked into a private temporary fo
 
 from __future__ import annotations
 
+import lzma
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -20,12 +22,15 @@ from fs.base import FS
 from fs.osfs import OSFS
 from fs.zipfs import ZipFS
 
-from lc_runtime.olx.parsing import OlxError
+from lc_runtime.olx.parsing import OlxError, UnreadableExport
 
 __all__ = ["MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES", "OlxSource", "open_course_root"]
 
 MAX_MEMBER_BYTES = 100 * 1024 * 1024
 MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
+# What reading a damaged archive raises besides tarfile's and zipfile's own errors: a truncated gzip
+# stream (EOFError), bad compressed data (zlib, lzma), a file that is not gzip at all (OSError).
+_ARCHIVE_READ_ERRORS = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, OSError)
 
 OlxSource = str | Path | FS
 
@@ -63,8 +68,8 @@ def _check_tar(path: Path) -> None:
                 (member.name, member.size, None if member.isfile() or member.isdir() else "a link or device")
                 for member in archive
             ))
-    except tarfile.TarError as exc:
-        raise OlxError(f"not a readable tar archive: {exc}", file=str(path)) from exc
+    except _ARCHIVE_READ_ERRORS as exc:
+        raise UnreadableExport(f"not a readable tar archive: {exc or type(exc).__name__}", file=str(path)) from exc
 
 
 def _zip_link(info: zipfile.ZipInfo) -> str | None:
@@ -75,8 +80,8 @@ def _check_zip(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             _check_members(str(path), ((info.filename, info.file_size, _zip_link(info)) for info in archive.infolist()))
-    except zipfile.BadZipFile as exc:
-        raise OlxError(f"not a readable zip archive: {exc}", file=str(path)) from exc
+    except _ARCHIVE_READ_ERRORS as exc:
+        raise UnreadableExport(f"not a readable zip archive: {exc or type(exc).__name__}", file=str(path)) from exc
 
 
 @contextmanager
@@ -96,8 +101,10 @@ def _open_filesystem(source: OlxSource) -> Iterator[FS]:
             try:
                 with tarfile.open(path, "r:*") as archive:
                     archive.extractall(unpacked, filter="data")  # refuses what _check_tar refused, again
-            except (tarfile.TarError, OSError) as exc:
-                raise OlxError(f"not a readable tar archive: {exc}", file=str(path)) from exc
+            except _ARCHIVE_READ_ERRORS as exc:
+                raise UnreadableExport(
+                    f"not a readable tar archive: {exc or type(exc).__name__}", file=str(path)
+                ) from exc
             with OSFS(unpacked) as folder:
                 yield folder
     elif path.is_file() and path.suffix == ".zip":
