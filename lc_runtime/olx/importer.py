@@ -398,13 +398,17 @@ class _CourseImport:
         """
         ref = f"{tag}/{block_id}"
         pool = []
-        for child in list(definition):
-            if not isinstance(child.tag, str):
-                continue
-            definition.remove(child)
-            entity_id = self.import_block(child, _POOL, ref, file)
-            if entity_id is not None:
-                pool.append(entity_id)
+        self.depth += 1  # the pool container stands between the proxy and the pool's members
+        try:
+            for child in list(definition):
+                if not isinstance(child.tag, str):
+                    continue
+                definition.remove(child)
+                entity_id = self.import_block(child, _POOL, ref, file)
+                if entity_id is not None:
+                    pool.append(entity_id)
+        finally:
+            self.depth -= 1
         self.apply_component_settings(self.selectors[tag], definition, tag, block_id, file)
         title = definition.get("display_name") or ""
         proxy = write_selector(self.writer, tag, block_id, element_to_string(definition), title, pool)

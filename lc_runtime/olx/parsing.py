@@ -42,11 +42,16 @@ __all__ = [
     "safe_parser",
 ]
 
-MAX_TREE_DEPTH = 32
+MAX_TREE_DEPTH = 9
 """
-The deepest a block may stand in a course's tree (the course root is 0, a Section 1, a component in a
-Unit 4; each selector and leaf with children adds one). Real courses stay below 10; an export deeper
-than this is refused rather than left to exhaust Python's stack or SQLite's parser.
+The deepest a block may stand in a course, counted as Learning Core nests it: the course root is 0, a
+Section 1, a Subsection 2, a Unit 3, a block in a Unit 4; a selector's pool members stand two below it
+(the selector is a proxy component depending on a pool container) and a leaf's children one below it.
+
+Why 9: publishing, openedx-core walks the dependencies one nested subquery per level, and SQLite's
+parser refuses the statement past nine levels ("parser stack overflow"). Real courses need 7 (a
+split test of Units of problems) or 9 (a split test holding a library_content). Deeper exports are
+refused while they are read (:class:`TooDeep`), before Python's stack or the database gives up.
 """
 
 
