@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 
 from fs.base import FS
+from fs.errors import IllegalBackReference
 from lxml import etree
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey, UsageKey
@@ -46,7 +47,8 @@ from lc_runtime.content.courses.api import (
     ensure_course_run,
     get_or_create_package,
     package_for_run,
-    publish_course,
+    publish_import,
+    restore_published_drafts,
     write_course_files,
     write_transaction,
 )
@@ -581,13 +583,19 @@ def import_course(
             package_id = package_for_run(export.course_key) or get_or_create_package(
                 str(export.course_key), export.title
             )
-            result = _write_course(export, package_id, created_by, progress, selectors)
+            result, writer = _write_course(export, package_id, created_by, progress, selectors)
             # Blocks whose own XBlock class cannot load their OLX are damage too: found now, not at a learner.
             _report_blocks_that_cannot_load(result, check_loadable)
             if publish:
-                result.published = publish_course(package_id, published_by=created_by)
+                # What the published course wrote, not the drafts an earlier import of drafts/ left.
+                result.published = publish_import(
+                    package_id, written=writer.written, kept_drafts=writer.kept_drafts, published_by=created_by
+                )
             # The export's drafts/ are changes not yet published: written after the publish, they stay drafts.
             drafted = _write_drafts(export, package_id, created_by, progress, selectors)
+            # A kept draft that drafts/ did not write again is not in the export: back to the published version.
+            restore_published_drafts(package_id, writer.kept_drafts, keep=drafted.written if drafted else (),
+                                     published_by=created_by)
             if drafted is not None:
                 result.add_drafts(drafted)
                 _report_blocks_that_cannot_load(result, check_loadable)
@@ -646,12 +654,15 @@ def _read_export(root_fs: FS, course_key) -> _Export:
 
 def _write_course(
     export: _Export, package_id: int, created_by: int | None, progress, selectors: Mapping[str, type]
-) -> ImportResult:
-    """Write the export (its tree, static files and course files, not ``drafts/``) as the run's draft."""
+) -> tuple[ImportResult, CourseWriter]:
+    """
+    Write the export (its tree, static files and course files, not ``drafts/``) as the run's draft; return
+    what it did and its writer (what it wrote, which drafts it kept).
+    """
     course_fields = {"org": export.pointer.get("org"), "course": export.pointer.get("course")}
     if export.grading_policy:
         course_fields["grading_policy"] = export.grading_policy
-    writer = CourseWriter(package_id, created_by=created_by)
+    writer = CourseWriter(package_id, created_by=created_by, keep_drafts=True)
     importer = _CourseImport(
         export.fs, writer, export.course_key, policy=export.policy, policy_file=export.policy_file,
         selectors=selectors, progress=progress, course_fields=course_fields,
@@ -682,7 +693,7 @@ def _write_course(
         warnings=importer.warnings,
         course_files=len(course_files),
         block_locations=importer.locations,
-    )
+    ), writer
 
 
 def _report_blocks_that_cannot_load(result: ImportResult, check_loadable: LoadabilityCheck) -> None:
@@ -704,6 +715,8 @@ class DraftImport:
     problems: list[ImportProblem] = field(default_factory=list)
     warnings: list[ImportProblem] = field(default_factory=list)
     block_locations: dict[tuple[str, str], tuple[str | None, int | None]] = field(default_factory=dict, repr=False)
+    written: set[int] = field(default_factory=set, repr=False)
+    """Entity ids of the blocks written (or placed in a draft container), changed or not."""
 
 
 def _file_bytes(root_fs, path: str) -> bytes | None:
@@ -715,7 +728,7 @@ def _file_bytes(root_fs, path: str) -> bytes | None:
         return read_export_file(root_fs, path) if root_fs.isfile(path) else None
     except ImportRefused:
         raise
-    except OlxError:
+    except (OlxError, IllegalBackReference):
         return None
 
 
@@ -814,6 +827,7 @@ def _import_drafts(importer: _CourseImport, drafts_fs, unit_files: list[str], pa
                 continue
             drafted.units.append(f"vertical/{unit.get('url_name')}")
         importer.warn_unknown_types()
+    drafted.written = writer.written
     drafted.problems = [_under_drafts(problem) for problem in importer.problems]
     drafted.warnings = [_under_drafts(warning) for warning in importer.warnings]
     drafted.block_locations = {ref: (_prefixed(file), line) for ref, (file, line) in importer.locations.items()}

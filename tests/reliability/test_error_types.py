@@ -161,7 +161,8 @@ def test_a_deep_chain_of_pointer_files_is_refused(tmp_path):
     (source / "vertical" / "welcome-unit.xml").write_text('<vertical><randomize url_name="r0"/></vertical>\n')
     (source / "randomize").mkdir()
     for level in range(300):
-        (source / "randomize" / f"r{level}.xml").write_text(f'<randomize><randomize url_name="r{level + 1}"/></randomize>')
+        pointer = f'<randomize url_name="r{level + 1}"/>'
+        (source / "randomize" / f"r{level}.xml").write_text(f"<randomize>{pointer}</randomize>")
     _refused(source, TooDeep)
 
 

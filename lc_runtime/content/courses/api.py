@@ -10,6 +10,7 @@ from lc_runtime.content.courses.course_files import (
     read_course_files,
     write_course_files,
 )
+from lc_runtime.content.courses.imports import publish_import, restore_published_drafts
 from lc_runtime.content.courses.runs import (
     CURRENT_SNAPSHOT,
     RUN_SETTING_NAMES,
@@ -94,7 +95,9 @@ __all__ = [
     "package_of_run_query",
     "pin_run",
     "publish_course",
+    "publish_import",
     "read_course_files",
+    "restore_published_drafts",
     "unpin_run",
     "update_component",
     "update_container",
