@@ -88,3 +88,28 @@ def test_a_draft_the_export_no_longer_has_goes_back_to_the_published_version(tmp
     draft = load_course_tree(FIDELITY_KEY, mode="draft").blocks
     assert draft[("vertical", "reading")].title == published[("vertical", "reading")].title
     assert ("vertical", "new-unit") in draft and ("vertical", "new-unit") not in published
+
+
+def test_a_drafts_unit_identical_but_for_its_placement_is_no_draft_and_import_and_export_agree(tmp_path):
+    # Studio exports such Units (a draft made and undone); nothing of them differs once imported.
+    source = tmp_path / "course"
+    shutil.copytree(FIDELITY_COURSE, source)
+    parent = "block-v1:LcX+Fidelity+2026+type@sequential+block@lesson"
+    (source / "drafts" / "vertical" / "quiz.xml").write_text(
+        f'<vertical display_name="Quiz" parent_url="{parent}" index_in_children_list="2">\n'
+        '  <problem url_name="q1"/>\n</vertical>\n'
+    )
+    shutil.copy(source / "problem" / "q1.xml", source / "drafts" / "problem" / "q1.xml")
+
+    imported = api.import_olx(source)
+    exported = api.export_olx(FIDELITY_KEY, tmp_path / "exported")
+
+    assert sorted(imported.draft_units) == ["vertical/new-unit", "vertical/reading"]
+    assert sorted(exported.draft_units) == sorted(imported.draft_units)
+
+
+def test_harvardx_studio_advanced_import_and_export_report_the_same_draft_units(tmp_path):
+    imported = api.import_olx(shared_olx("harvardx-studio-advanced"))
+    exported = api.export_olx(imported.course_key, tmp_path / "exported")
+    assert imported.draft_units
+    assert sorted(exported.draft_units) == sorted(imported.draft_units)
