@@ -10,6 +10,7 @@ block self-contained: :func:`resolve_definition` follows both kinds of reference
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import stat
@@ -278,9 +279,16 @@ def read_json_object(source: FS, path: str, *, object_of_objects: bool = False) 
     def refuse(_constant: str):
         _refuse_constant(text, path)
 
+    def finite(number: str) -> float:
+        value = float(number)
+        if not math.isfinite(value):  # 1e999: a JSON number Python reads as infinity
+            at = text.find(number)
+            raise OlxError(f"{number} is too large a number", file=path, line=text.count("\n", 0, at) + 1)
+        return value
+
     try:
         # NaN and Infinity: Python reads them, no JSON column stores them (the database refuses the row).
-        data = json.loads(text, parse_constant=refuse)
+        data = json.loads(text, parse_constant=refuse, parse_float=finite)
     except json.JSONDecodeError as exc:
         raise OlxError(f"malformed JSON: {exc.msg}", file=path, line=exc.lineno) from exc
     except RecursionError as exc:
