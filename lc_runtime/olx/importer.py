@@ -60,6 +60,7 @@ from lc_runtime.olx.parsing import (
     ImportRefused,
     OlxError,
     TooDeep,
+    UnsafeExportPath,
     element_to_string,
     is_pointer,
     pointer_path,
@@ -732,21 +733,36 @@ def _file_bytes(root_fs, path: str) -> bytes | None:
         return None
 
 
+def _files_below(root_fs, folder: str) -> list[str]:
+    """
+    The files below the export's ``folder``, sorted. A folder that is a symbolic link refuses the
+    import (:class:`UnsafeExportPath`) instead of being walked: it may lead anywhere, or loop.
+    """
+    files: list[str] = []
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        if root_fs.islink(current):
+            raise UnsafeExportPath(f"{current} is a symbolic link: an import reads only the export's own files",
+                                   file=current)
+        for entry in root_fs.scandir(current):
+            (pending if entry.is_dir else files).append(f"{current}/{entry.name}")
+    return sorted(files)
+
+
 def _course_files(root_fs) -> dict[str, bytes]:
     """The files of the export's ``about/``, ``info/`` and ``tabs/`` folders, {path: bytes}."""
-    files: dict[str, bytes] = {}
-    for folder in COURSE_FILE_FOLDERS:
-        if root_fs.isdir(folder):
-            # A linked folder is listed like any other; reading its first file refuses the import.
-            for path in root_fs.walk.files(folder):
-                files[path.lstrip("/")] = read_export_file(root_fs, path)
-    return files
+    return {
+        path: read_export_file(root_fs, path)
+        for folder in COURSE_FILE_FOLDERS if root_fs.isdir(folder)
+        for path in _files_below(root_fs, folder)
+    }
 
 
 def _draft_unit_files(drafts_fs) -> list[str]:
-    return sorted(path.lstrip("/") for path in drafts_fs.walk.files("vertical", filter=["*.xml"])) if (
-        drafts_fs.isdir("vertical")
-    ) else []
+    if not drafts_fs.isdir("vertical"):
+        return []
+    return [path for path in _files_below(drafts_fs, "vertical") if path.endswith(".xml")]
 
 
 def _write_drafts(

@@ -109,3 +109,13 @@ def test_an_export_folder_reached_through_a_link_imports(tmp_path):
     source = _copy(DEMO_COURSE, tmp_path)
     os.symlink(source, tmp_path / "linked-course")
     assert api.import_olx(tmp_path / "linked-course").problems == []
+
+
+@pytest.mark.parametrize("folder", ["about", "drafts/vertical"])
+def test_a_folder_linking_back_to_itself_is_refused_not_walked(tmp_path, folder):
+    source = _copy(FIDELITY_COURSE, tmp_path)
+    os.symlink(source / folder, source / folder / "loop")
+    before = row_counts()
+    with pytest.raises(UnsafeExportPath, match="loop is a symbolic link"):
+        api.import_olx(source)
+    assert row_counts() == before
