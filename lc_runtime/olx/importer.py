@@ -41,14 +41,17 @@ from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.content.courses.api import (
     CONTAINER_CLASSES,
     COURSE_FILE_FOLDERS,
+    CourseNotPublished,
     CourseWriter,
     PublishSummary,
     bulk_changes,
     ensure_course_run,
     get_or_create_package,
+    load_course_tree,
     package_for_run,
     publish_import,
     restore_published_drafts,
+    subtree_differs,
     write_course_files,
     write_transaction,
 )
@@ -598,6 +601,7 @@ def import_course(
             restore_published_drafts(package_id, writer.kept_drafts, keep=drafted.written if drafted else (),
                                      published_by=created_by)
             if drafted is not None:
+                drafted.units = _units_with_draft_changes(export.course_key, drafted.units)
                 result.add_drafts(drafted)
                 _report_blocks_that_cannot_load(result, check_loadable)
             if strict and result.problems:
@@ -695,6 +699,21 @@ def _write_course(
         course_files=len(course_files),
         block_locations=importer.locations,
     ), writer
+
+
+def _units_with_draft_changes(course_key: CourseKey, units: list[str]) -> list[str]:
+    """
+    The draft Units (``vertical/<id>``) whose draft differs from their published version, themselves or
+    below: a Unit of ``drafts/`` identical to the published one but for its ``parent_url`` and
+    ``index_in_children_list`` (Studio exports such Units) has no draft change, and an export would
+    not write it. The same rule as the exporter's (``subtree_differs``), so the two reports agree.
+    """
+    try:
+        published = load_course_tree(course_key, mode="published")
+    except CourseNotPublished:  # imported without publishing: every Unit is a draft
+        return units
+    draft = load_course_tree(course_key, mode="draft")
+    return [unit for unit in units if subtree_differs(draft, published, tuple(unit.split("/", 1)))]
 
 
 def _report_blocks_that_cannot_load(result: ImportResult, check_loadable: LoadabilityCheck) -> None:

@@ -37,6 +37,7 @@ from lc_runtime.content.courses.tree import (
     Mode,
     check_mode,
     load_course_tree,
+    subtree_differs,
 )
 from lc_runtime.content.courses.writer import (
     CONTAINER_CLASSES,
@@ -98,6 +99,7 @@ __all__ = [
     "publish_import",
     "read_course_files",
     "restore_published_drafts",
+    "subtree_differs",
     "unpin_run",
     "update_component",
     "update_container",
