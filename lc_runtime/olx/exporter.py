@@ -44,7 +44,15 @@ from lxml import etree
 
 from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.content.assets.api import list_assets
-from lc_runtime.content.courses.api import BlockRecord, BlockRef, CourseTree, Mode, load_course_tree, read_course_files
+from lc_runtime.content.courses.api import (
+    BlockRecord,
+    BlockRef,
+    CourseTree,
+    Mode,
+    load_course_tree,
+    read_course_files,
+    subtree_differs,
+)
 from lc_runtime.content.pools.api import SYNTHETIC_UNIT_MARK
 from lc_runtime.keys import to_course_key, usage_key_for
 from lc_runtime.olx.damaged import DamagedBlock, damage_of
@@ -332,7 +340,7 @@ class _CourseExport:
         units = [
             ref for ref, record in draft.blocks.items()
             if ref[0] == "vertical" and record.parent is not None and record.parent[0] == _TOP_LEVEL_UNIT_PARENT
-            and _subtree_differs(draft, published, ref)
+            and subtree_differs(draft, published, ref)
         ]
         for ref in [ref for ref in units if SYNTHETIC_UNIT_MARK in draft.blocks[ref].extra_attributes]:
             units.remove(ref)
@@ -353,17 +361,6 @@ class _CourseExport:
                 self.result.warnings.append(f"draft {ref}: settings {sorted(policy)} have no place in a draft unit's "
                                             "OLX and are not exported")
         self.result.warnings.extend(_unexported_draft_changes(draft, published, set(units)))
-
-
-def _subtree_differs(draft: CourseTree, published: CourseTree, ref: BlockRef) -> bool:
-    """True if the block or anything below it is new, changed or differently arranged in the draft."""
-    for record in draft.descendants(ref):
-        counterpart = published.blocks.get(record.ref)
-        if counterpart is None or counterpart.version_id != record.version_id:
-            return True
-        if counterpart.pool_version_id != record.pool_version_id:
-            return True
-    return False
 
 
 def _unexported_draft_changes(draft: CourseTree, published: CourseTree, draft_units: set[BlockRef]) -> list[str]:

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 
 from fs.base import FS
-from fs.errors import FSError, IllegalBackReference
+from fs.errors import IllegalBackReference
 from lxml import etree
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey, UsageKey
@@ -40,13 +41,17 @@ from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.content.courses.api import (
     CONTAINER_CLASSES,
     COURSE_FILE_FOLDERS,
+    CourseNotPublished,
     CourseWriter,
     PublishSummary,
     bulk_changes,
     ensure_course_run,
     get_or_create_package,
+    load_course_tree,
     package_for_run,
-    publish_course,
+    publish_import,
+    restore_published_drafts,
+    subtree_differs,
     write_course_files,
     write_transaction,
 )
@@ -54,11 +59,15 @@ from lc_runtime.content.pools.api import SYNTHETIC_UNIT_MARK, SYNTHETIC_UNIT_SUF
 from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, InvalidKey, check_block_id, to_course_key
 from lc_runtime.olx.damaged import DAMAGE_KEY, DamagedBlock
 from lc_runtime.olx.parsing import (
-    HostileOlx,
+    MAX_TREE_DEPTH,
+    ImportRefused,
     OlxError,
+    TooDeep,
+    UnsafeExportPath,
     element_to_string,
     is_pointer,
     pointer_path,
+    read_export_file,
     read_json_object,
     read_xml_file,
     resolve_definition,
@@ -74,6 +83,8 @@ _CONTAINER_PARENT = {"chapter": "course", "sequential": "chapter", "vertical": "
 _NOT_FIELDS = {"url_name", "xblock-family"}
 # The container a damaged element is kept as, by the tag of its parent: the only kind that parent holds.
 _PLACEHOLDER_KIND = {"course": "chapter", "chapter": "sequential", "sequential": "vertical"}
+# The depth in the course tree of each outline container (the course root is 0).
+_CONTAINER_DEPTH = {"course": 0, "chapter": 1, "sequential": 2, "vertical": 3}
 DRAFTS_FOLDER = "drafts"
 # The parent tag a selector's pool members are imported under.
 _POOL = "selector pool"
@@ -173,6 +184,7 @@ class _CourseImport:
         progress: Callable[[str], None],
         course_fields: Mapping | None = None,
         location_prefix: str = "",
+        depth: int = 0,
     ) -> None:
         self.fs = root_fs
         self.writer = writer
@@ -193,6 +205,8 @@ class _CourseImport:
         self.unknown_types: Counter[str] = Counter()
         self._seen: set[tuple[str, str]] = set()
         self.locations: dict[tuple[str, str], tuple[str | None, int | None]] = {}
+        # How deep in the course tree the block being imported stands (drafts/ starts at its Units' depth).
+        self.depth = depth
 
     def problem(self, message: str, element: etree._Element | None = None, *, file: str | None = None,
                 block: str | None = None) -> None:
@@ -212,12 +226,26 @@ class _CourseImport:
         Import one element (found in ``file``) of the tree; return its entity id, or None if it was left out.
 
         An element that cannot be imported as written is kept as an error placeholder (see :meth:`keep_damaged`).
+        Raises :class:`TooDeep` below :data:`MAX_TREE_DEPTH`: pointers let an export nest without end,
+        and each level costs stack frames here and in every reader of the tree after.
         """
+        self.depth += 1
+        try:
+            if self.depth > MAX_TREE_DEPTH:
+                raise TooDeep(
+                    f"the course tree is nested deeper than {MAX_TREE_DEPTH} levels",
+                    file=f"{self.location_prefix}{file}", line=element.sourceline,
+                )
+            return self._import_block(element, parent_tag, parent_ref, file)
+        finally:
+            self.depth -= 1
+
+    def _import_block(self, element: etree._Element, parent_tag: str, parent_ref: str, file: str) -> int | None:
         own_file = pointer_path(element)
         try:
             definition = resolve_definition(element, self.fs)
-        except HostileOlx:
-            raise  # an attack, not damage: the whole import is refused
+        except ImportRefused:
+            raise  # an attack or an unreadable export, not damage: the whole import is refused
         except OlxError as exc:
             if exc.line is not None:  # the block's own file is malformed: where in it
                 where, message = (exc.file, exc.line), exc.message
@@ -376,13 +404,17 @@ class _CourseImport:
         """
         ref = f"{tag}/{block_id}"
         pool = []
-        for child in list(definition):
-            if not isinstance(child.tag, str):
-                continue
-            definition.remove(child)
-            entity_id = self.import_block(child, _POOL, ref, file)
-            if entity_id is not None:
-                pool.append(entity_id)
+        self.depth += 1  # the pool container stands between the proxy and the pool's members
+        try:
+            for child in list(definition):
+                if not isinstance(child.tag, str):
+                    continue
+                definition.remove(child)
+                entity_id = self.import_block(child, _POOL, ref, file)
+                if entity_id is not None:
+                    pool.append(entity_id)
+        finally:
+            self.depth -= 1
         self.apply_component_settings(self.selectors[tag], definition, tag, block_id, file)
         title = definition.get("display_name") or ""
         proxy = write_selector(self.writer, tag, block_id, element_to_string(definition), title, pool)
@@ -446,6 +478,8 @@ def _field_value(declared, text: str):
     try:
         value = declared.from_string(text)
         declared.from_json(declared.to_json(value))
+        # A Float reads "NaN" and "inf", which no JSON column stores (the database refuses the row).
+        json.dumps(declared.to_json(value), allow_nan=False)
     except Exception as exc:  # field types raise ValueError, TypeError, dateutil's ParserError, ...
         raise ValueError(f"{text!r} is not a valid {type(declared).__name__} ({exc})") from exc
     return declared.to_json(value)
@@ -553,14 +587,21 @@ def import_course(
             package_id = package_for_run(export.course_key) or get_or_create_package(
                 str(export.course_key), export.title
             )
-            result = _write_course(export, package_id, created_by, progress, selectors)
+            result, writer = _write_course(export, package_id, created_by, progress, selectors)
             # Blocks whose own XBlock class cannot load their OLX are damage too: found now, not at a learner.
             _report_blocks_that_cannot_load(result, check_loadable)
             if publish:
-                result.published = publish_course(package_id, published_by=created_by)
+                # What the published course wrote, not the drafts an earlier import of drafts/ left.
+                result.published = publish_import(
+                    package_id, written=writer.written, kept_drafts=writer.kept_drafts, published_by=created_by
+                )
             # The export's drafts/ are changes not yet published: written after the publish, they stay drafts.
             drafted = _write_drafts(export, package_id, created_by, progress, selectors)
+            # A kept draft that drafts/ did not write again is not in the export: back to the published version.
+            restore_published_drafts(package_id, writer.kept_drafts, keep=drafted.written if drafted else (),
+                                     published_by=created_by)
             if drafted is not None:
+                drafted.units = _units_with_draft_changes(export.course_key, drafted.units)
                 result.add_drafts(drafted)
                 _report_blocks_that_cannot_load(result, check_loadable)
             if strict and result.problems:
@@ -618,12 +659,15 @@ def _read_export(root_fs: FS, course_key) -> _Export:
 
 def _write_course(
     export: _Export, package_id: int, created_by: int | None, progress, selectors: Mapping[str, type]
-) -> ImportResult:
-    """Write the export (its tree, static files and course files, not ``drafts/``) as the run's draft."""
+) -> tuple[ImportResult, CourseWriter]:
+    """
+    Write the export (its tree, static files and course files, not ``drafts/``) as the run's draft; return
+    what it did and its writer (what it wrote, which drafts it kept).
+    """
     course_fields = {"org": export.pointer.get("org"), "course": export.pointer.get("course")}
     if export.grading_policy:
         course_fields["grading_policy"] = export.grading_policy
-    writer = CourseWriter(package_id, created_by=created_by)
+    writer = CourseWriter(package_id, created_by=created_by, keep_drafts=True)
     importer = _CourseImport(
         export.fs, writer, export.course_key, policy=export.policy, policy_file=export.policy_file,
         selectors=selectors, progress=progress, course_fields=course_fields,
@@ -654,7 +698,22 @@ def _write_course(
         warnings=importer.warnings,
         course_files=len(course_files),
         block_locations=importer.locations,
-    )
+    ), writer
+
+
+def _units_with_draft_changes(course_key: CourseKey, units: list[str]) -> list[str]:
+    """
+    The draft Units (``vertical/<id>``) whose draft differs from their published version, themselves or
+    below: a Unit of ``drafts/`` identical to the published one but for its ``parent_url`` and
+    ``index_in_children_list`` (Studio exports such Units) has no draft change, and an export would
+    not write it. The same rule as the exporter's (``subtree_differs``), so the two reports agree.
+    """
+    try:
+        published = load_course_tree(course_key, mode="published")
+    except CourseNotPublished:  # imported without publishing: every Unit is a draft
+        return units
+    draft = load_course_tree(course_key, mode="draft")
+    return [unit for unit in units if subtree_differs(draft, published, tuple(unit.split("/", 1)))]
 
 
 def _report_blocks_that_cannot_load(result: ImportResult, check_loadable: LoadabilityCheck) -> None:
@@ -676,30 +735,53 @@ class DraftImport:
     problems: list[ImportProblem] = field(default_factory=list)
     warnings: list[ImportProblem] = field(default_factory=list)
     block_locations: dict[tuple[str, str], tuple[str | None, int | None]] = field(default_factory=dict, repr=False)
+    written: set[int] = field(default_factory=set, repr=False)
+    """Entity ids of the blocks written (or placed in a draft container), changed or not."""
 
 
 def _file_bytes(root_fs, path: str) -> bytes | None:
-    """The bytes of a file of the export, or None if there is none there (or the path leads outside it)."""
+    """
+    The bytes of a file of the export, or None if there is none there (or the path leads outside it).
+    A link or an unreadable archive still refuses the import (:class:`ImportRefused`).
+    """
     try:
-        return root_fs.readbytes(path) if root_fs.isfile(path) else None
-    except (FSError, IllegalBackReference):
+        return read_export_file(root_fs, path) if root_fs.isfile(path) else None
+    except ImportRefused:
+        raise
+    except (OlxError, IllegalBackReference):
         return None
+
+
+def _files_below(root_fs, folder: str) -> list[str]:
+    """
+    The files below the export's ``folder``, sorted. A folder that is a symbolic link refuses the
+    import (:class:`UnsafeExportPath`) instead of being walked: it may lead anywhere, or loop.
+    """
+    files: list[str] = []
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        if root_fs.islink(current):
+            raise UnsafeExportPath(f"{current} is a symbolic link: an import reads only the export's own files",
+                                   file=current)
+        for entry in root_fs.scandir(current):
+            (pending if entry.is_dir else files).append(f"{current}/{entry.name}")
+    return sorted(files)
 
 
 def _course_files(root_fs) -> dict[str, bytes]:
     """The files of the export's ``about/``, ``info/`` and ``tabs/`` folders, {path: bytes}."""
-    files: dict[str, bytes] = {}
-    for folder in COURSE_FILE_FOLDERS:
-        if root_fs.isdir(folder):
-            for path in root_fs.walk.files(folder):
-                files[path.lstrip("/")] = root_fs.readbytes(path)
-    return files
+    return {
+        path: read_export_file(root_fs, path)
+        for folder in COURSE_FILE_FOLDERS if root_fs.isdir(folder)
+        for path in _files_below(root_fs, folder)
+    }
 
 
 def _draft_unit_files(drafts_fs) -> list[str]:
-    return sorted(path.lstrip("/") for path in drafts_fs.walk.files("vertical", filter=["*.xml"])) if (
-        drafts_fs.isdir("vertical")
-    ) else []
+    if not drafts_fs.isdir("vertical"):
+        return []
+    return [path for path in _files_below(drafts_fs, "vertical") if path.endswith(".xml")]
 
 
 def _write_drafts(
@@ -725,13 +807,24 @@ def _write_drafts(
     importer = _CourseImport(
         drafts_fs, writer, export.course_key, policy=export.policy, policy_file=export.policy_file,
         selectors=selectors, progress=progress, location_prefix=f"{DRAFTS_FOLDER}/",
+        depth=_CONTAINER_DEPTH["sequential"],  # its blocks are Units, and what Units hold
     )
+    try:
+        return _import_drafts(importer, drafts_fs, unit_files, package_id, created_by)
+    except ImportRefused as exc:  # name the file from the export's top
+        raise replace(exc, file=_prefixed(exc.file)) from exc
+
+
+def _import_drafts(importer: _CourseImport, drafts_fs, unit_files: list[str], package_id: int,
+                   created_by: int | None) -> DraftImport:
+    """Write the draft Units of ``unit_files`` (see :func:`_write_drafts`)."""
+    writer = importer.writer
     drafted = DraftImport()
     units = []
     for path in unit_files:
         try:
             unit = read_xml_file(drafts_fs, path)
-        except HostileOlx:
+        except ImportRefused:
             raise
         except OlxError as exc:
             importer.problems.append(ImportProblem(f"draft unit not imported: {exc.message}", exc.file, exc.line))
@@ -769,6 +862,7 @@ def _write_drafts(
                 continue
             drafted.units.append(f"vertical/{unit.get('url_name')}")
         importer.warn_unknown_types()
+    drafted.written = writer.written
     drafted.problems = [_under_drafts(problem) for problem in importer.problems]
     drafted.warnings = [_under_drafts(warning) for warning in importer.warnings]
     drafted.block_locations = {ref: (_prefixed(file), line) for ref, (file, line) in importer.locations.items()}

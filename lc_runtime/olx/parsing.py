@@ -10,24 +10,50 @@ block self-contained: :func:`resolve_definition` follows both kinds of reference
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
+import stat
+import zipfile
+import zlib
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from fs.base import FS
-from fs.errors import IllegalBackReference, ResourceNotFound
+from fs.errors import FileExpected, FSError, IllegalBackReference, NoSysPath, ResourceNotFound
+from fs.path import normpath
+from fs.wrapfs import WrapFS
 from lxml import etree
 
 __all__ = [
+    "MAX_TREE_DEPTH",
     "HostileOlx",
+    "ImportRefused",
     "OlxError",
+    "TooDeep",
+    "UnreadableExport",
+    "UnsafeExportPath",
     "element_to_string",
     "is_pointer",
     "parse_olx",
     "pointer_path",
+    "read_export_file",
     "read_xml_file",
     "resolve_definition",
     "safe_parser",
 ]
+
+MAX_TREE_DEPTH = 9
+"""
+The deepest a block may stand in a course, counted as Learning Core nests it: the course root is 0, a
+Section 1, a Subsection 2, a Unit 3, a block in a Unit 4; a selector's pool members stand two below it
+(the selector is a proxy component depending on a pool container) and a leaf's children one below it.
+
+Why 9: publishing, openedx-core walks the dependencies one nested subquery per level, and SQLite's
+parser refuses the statement past nine levels ("parser stack overflow"). Real courses need 7 (a
+split test of Units of problems) or 9 (a split test holding a library_content). Deeper exports are
+refused while they are read (:class:`TooDeep`), before Python's stack or the database gives up.
+"""
 
 
 @dataclass
@@ -45,13 +71,34 @@ class OlxError(ValueError):
         return f"{where}{block}: {self.message}" if where or block else self.message
 
 
-class HostileOlx(OlxError):
+class ImportRefused(OlxError):
+    """
+    An error that refuses the whole import, whatever ``strict`` says: never kept as a damaged block.
+
+    Its subclasses say why: :class:`HostileOlx`, :class:`UnsafeExportPath`, :class:`UnreadableExport`,
+    :class:`TooDeep`.
+    """
+
+
+class HostileOlx(ImportRefused):
     """
     OLX built to attack its reader (entities, a DOCTYPE): not damage to keep but input to refuse.
 
     Course exports never need either; an import that meets one refuses the whole export and
     writes nothing, whatever ``strict`` says.
     """
+
+
+class UnsafeExportPath(HostileOlx):
+    """A file of the export reached through a symbolic link, leading outside the export, or not a regular file."""
+
+
+class UnreadableExport(ImportRefused):
+    """The export's bytes cannot be read: a truncated or corrupt archive, a member failing its checksum."""
+
+
+class TooDeep(ImportRefused):
+    """A course tree nested deeper than :data:`MAX_TREE_DEPTH`."""
 
 
 def safe_parser() -> etree.XMLParser:
@@ -67,53 +114,185 @@ def safe_parser() -> etree.XMLParser:
     )
 
 
-# A DOCTYPE before the root element (after an optional XML declaration and comments).
-_DOCTYPE_PROLOG = re.compile(rb"\A\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*)*<!DOCTYPE", re.DOTALL)
+_DOCTYPE_MESSAGE = "A DOCTYPE is not allowed in OLX (entities and DTDs are refused)"
+
+
+class _DoctypeSeen(Exception):
+    """Raised by :class:`_DoctypeDetector` the moment the parser reports a DOCTYPE."""
+
+
+class _DoctypeDetector:
+    """
+    An lxml parser target that only stops at a DOCTYPE: libxml2 reports it (``doctype``) before it reads
+    the internal subset's entity declarations, whatever the encoding (BOM, UTF-16) and wherever it stands.
+    """
+
+    def doctype(self, *_args) -> None:
+        raise _DoctypeSeen
+
+    def start(self, *_args) -> None: ...
+    def end(self, *_args) -> None: ...
+    def data(self, *_args) -> None: ...
+    def comment(self, *_args) -> None: ...
+    def pi(self, *_args) -> None: ...
+
+    def close(self) -> None:
+        return None
+
+
+def _doctype_line(data: bytes) -> int | None:
+    """
+    The line at which the parser meets a DOCTYPE in ``data``, or None if it meets none.
+
+    Fed a line at a time so that the line is known when the detector stops the parser; entity
+    bombs make an ordinary parse fail with a syntax error that does not name the attack, so this is
+    asked whenever a parse fails or finds a DOCTYPE.
+    """
+    parser = etree.XMLParser(target=_DoctypeDetector(), resolve_entities=False, no_network=True, load_dtd=False)
+    line = 1
+    try:
+        for chunk in data.splitlines(keepends=True):
+            parser.feed(chunk)
+            line += chunk.count(b"\n")
+        parser.close()
+    except _DoctypeSeen:
+        return line
+    except etree.XMLSyntaxError:
+        return None
+    return None
 
 
 def parse_olx(text: str | bytes, *, file: str | None = None) -> etree._Element:
-    """Parse OLX text into an element, or raise :class:`OlxError` naming the file and line."""
+    """
+    Parse OLX text into an element, or raise :class:`OlxError` naming the file and line
+    (:class:`HostileOlx` for a DOCTYPE or entity anywhere, in any encoding).
+    """
     data = text.encode("utf-8") if isinstance(text, str) else text
-    if _DOCTYPE_PROLOG.match(data[:65536]):
-        # Checked before parsing: entity bombs make libxml2 fail with a syntax error, not name the attack.
-        raise HostileOlx("A DOCTYPE is not allowed in OLX (entities and DTDs are refused)", file=file, line=1)
     try:
         root = etree.fromstring(data, parser=safe_parser())
     except etree.XMLSyntaxError as exc:
+        line = _doctype_line(data)
+        if line is not None:
+            raise HostileOlx(_DOCTYPE_MESSAGE, file=file, line=line) from exc
         raise OlxError(exc.msg, file=file, line=exc.lineno) from exc
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.system_url or docinfo.public_id:
+        raise HostileOlx(_DOCTYPE_MESSAGE, file=file, line=_doctype_line(data) or 1)
     for node in root.iter():
         if isinstance(node, etree._Entity):
             raise HostileOlx("XML entities are not allowed in OLX", file=file, line=node.sourceline)
-    if root.getroottree().docinfo.internalDTD is not None:
-        raise HostileOlx("A DOCTYPE is not allowed in OLX", file=file, line=1)
     return root
+
+
+def _check_on_disk(source: FS, path: str) -> None:
+    """
+    Refuse (:class:`UnsafeExportPath`) a file on disk reached through a symbolic link anywhere below the
+    export's top folder, resolving outside it, or that is not a regular file (a FIFO would block).
+
+    Archives and in-memory filesystems have no system path and no links (an archive's members were
+    checked when it was opened). A path that does not exist is left to the read to report.
+    """
+    top, full = source, path
+    while isinstance(top, WrapFS):  # a sub-folder (the course folder, drafts/): checked from the top
+        top, full = top.delegate_path(full)
+    try:
+        root = top.getsyspath("/")
+        parts = PurePosixPath(normpath(full)).parts
+    except (NoSysPath, IllegalBackReference):
+        return
+    current, status = root, None
+    for part in parts:
+        if part == "/":
+            continue
+        current = os.path.join(current, part)
+        try:
+            status = os.lstat(current)
+        except OSError:
+            return
+        if stat.S_ISLNK(status.st_mode):
+            link = os.path.relpath(current, root)
+            raise UnsafeExportPath(f"{link} is a symbolic link: an import reads only the export's own files",
+                                   file=path)
+    if status is not None and not stat.S_ISREG(status.st_mode):
+        raise UnsafeExportPath("not a regular file", file=path)
+    real_root = os.path.realpath(root)
+    if os.path.commonpath([os.path.realpath(current), real_root]) != real_root:
+        raise UnsafeExportPath("the file lies outside the export", file=path)
+
+
+def read_export_file(source: FS, path: str) -> bytes:
+    """
+    The bytes of the export's file ``path``: the one door through which an import reads the export.
+
+    Raises :class:`UnsafeExportPath` for a symbolic link or a file outside the export,
+    :class:`UnreadableExport` for bytes an archive cannot give (truncated, failing its checksum), and
+    :class:`OlxError` for a file that is not there (or a path climbing out with ``..``).
+    """
+    _check_on_disk(source, path)
+    try:
+        return source.readbytes(path)
+    except (ResourceNotFound, FileExpected) as exc:
+        raise OlxError("file not found", file=path) from exc
+    except IllegalBackReference as exc:  # a url_name or filename with "..": never read outside the export
+        raise OlxError("the path leads outside the export", file=path) from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, FSError) as exc:
+        raise UnreadableExport(f"the file could not be read: {exc}", file=path) from exc
+
+
+def _decoded(data: bytes, path: str) -> str:
+    """``data`` as UTF-8 text, or :class:`OlxError` naming the file and the line of the first bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise OlxError(f"not UTF-8 text (byte {exc.start})", file=path, line=line) from exc
 
 
 def read_xml_file(source: FS, path: str) -> etree._Element:
     """Read and parse an XML file of an OLX export."""
-    try:
-        data = source.readbytes(path)
-    except ResourceNotFound as exc:
-        raise OlxError("file not found", file=path) from exc
-    except IllegalBackReference as exc:  # a url_name or filename with "..": never read outside the export
-        raise OlxError("the path leads outside the export", file=path) from exc
-    return parse_olx(data, file=path)
+    return parse_olx(read_export_file(source, path), file=path)
+
+
+# A JSON string (skipped) or a bare NaN/Infinity token: Python's json reads these, JSON has no such values.
+_JSON_NON_NUMBER = re.compile(r'"(?:[^"\\]|\\.)*"|(-?(?:NaN|Infinity))')
+
+
+def _refuse_constant(text: str, path: str) -> None:
+    """Raise :class:`OlxError` at the first NaN or Infinity of a JSON text."""
+    for match in _JSON_NON_NUMBER.finditer(text):
+        if match.group(1):
+            line = text.count("\n", 0, match.start(1)) + 1
+            raise OlxError(f"{match.group(1)} is not a JSON value", file=path, line=line)
+    raise OlxError("NaN and Infinity are not JSON values", file=path)
 
 
 def read_json_object(source: FS, path: str, *, object_of_objects: bool = False) -> dict:
     """
     The JSON object in the export's file ``path`` ({} when there is none), or :class:`OlxError` with
     file (and line) for text that is not UTF-8, not JSON, not an object, or (``object_of_objects``)
-    an object whose values are not all objects.
+    an object whose values are not all objects, or that holds NaN or Infinity.
     """
     if not source.isfile(path):
         return {}
+    text = _decoded(read_export_file(source, path), path)
+
+    def refuse(_constant: str):
+        _refuse_constant(text, path)
+
+    def finite(number: str) -> float:
+        value = float(number)
+        if not math.isfinite(value):  # 1e999: a JSON number Python reads as infinity
+            at = text.find(number)
+            raise OlxError(f"{number} is too large a number", file=path, line=text.count("\n", 0, at) + 1)
+        return value
+
     try:
-        data = json.loads(source.readtext(path, encoding="utf-8"))
+        # NaN and Infinity: Python reads them, no JSON column stores them (the database refuses the row).
+        data = json.loads(text, parse_constant=refuse, parse_float=finite)
     except json.JSONDecodeError as exc:
         raise OlxError(f"malformed JSON: {exc.msg}", file=path, line=exc.lineno) from exc
-    except UnicodeDecodeError as exc:
-        raise OlxError("not UTF-8 text", file=path) from exc
+    except RecursionError as exc:
+        raise OlxError("JSON nested too deeply", file=path) from exc
     if not isinstance(data, dict):
         raise OlxError("expected a JSON object", file=path)
     if object_of_objects and not all(isinstance(value, dict) for value in data.values()):
@@ -172,7 +351,7 @@ def _inline_html_body(element: etree._Element, source: FS) -> etree._Element:
         except IllegalBackReference as exc:
             raise OlxError("the path leads outside the export", file=path, block=element.get("url_name")) from exc
         if found:
-            body = source.readtext(path, encoding="utf-8")
+            body = _decoded(read_export_file(source, path), path)
             inlined = etree.Element(element.tag, {k: v for k, v in element.attrib.items() if k != "filename"})
             # CDATA keeps stored bodies readable; a body that itself contains "]]>" is stored escaped.
             inlined.text = (etree.CDATA(body) if "]]>" not in body else body) if body else None

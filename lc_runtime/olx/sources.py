@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import lzma
 import os
 import shutil
 import socket
@@ -25,6 +26,7 @@ import tarfile
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -34,7 +36,7 @@ from fs.osfs import OSFS
 from fs.zipfs import ZipFS
 
 from lc_runtime.conf import get_setting
-from lc_runtime.olx.parsing import OlxError
+from lc_runtime.olx.parsing import OlxError, UnreadableExport
 
 __all__ = ["MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES", "OlxSource", "open_course_root"]
 
@@ -45,6 +47,10 @@ STALE_AFTER_SECONDS = 24 * 60 * 60
 UNPACKED_PREFIX = "lc-runtime-import."
 
 log = logging.getLogger(__name__)
+
+# What reading a damaged archive raises besides tarfile's and zipfile's own errors: a truncated gzip
+# stream (EOFError), bad compressed data (zlib, lzma), a file that is not gzip at all (OSError).
+_ARCHIVE_READ_ERRORS = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, OSError)
 
 OlxSource = str | Path | FS
 
@@ -82,8 +88,8 @@ def _check_tar(path: Path) -> None:
                 (member.name, member.size, None if member.isfile() or member.isdir() else "a link or device")
                 for member in archive
             ))
-    except tarfile.TarError as exc:
-        raise OlxError(f"not a readable tar archive: {exc}", file=str(path)) from exc
+    except _ARCHIVE_READ_ERRORS as exc:
+        raise UnreadableExport(f"not a readable tar archive: {exc or type(exc).__name__}", file=str(path)) from exc
 
 
 def _zip_link(info: zipfile.ZipInfo) -> str | None:
@@ -94,8 +100,8 @@ def _check_zip(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             _check_members(str(path), ((info.filename, info.file_size, _zip_link(info)) for info in archive.infolist()))
-    except zipfile.BadZipFile as exc:
-        raise OlxError(f"not a readable zip archive: {exc}", file=str(path)) from exc
+    except _ARCHIVE_READ_ERRORS as exc:
+        raise UnreadableExport(f"not a readable zip archive: {exc or type(exc).__name__}", file=str(path)) from exc
 
 
 def _configured_parent() -> Path:
@@ -181,8 +187,10 @@ def _open_filesystem(source: OlxSource) -> Iterator[FS]:
             try:
                 with tarfile.open(path, "r:*") as archive:
                     archive.extractall(unpacked, filter="data")  # refuses what _check_tar refused, again
-            except (tarfile.TarError, OSError) as exc:
-                raise OlxError(f"not a readable tar archive: {exc}", file=str(path)) from exc
+            except _ARCHIVE_READ_ERRORS as exc:
+                raise UnreadableExport(
+                    f"not a readable tar archive: {exc or type(exc).__name__}", file=str(path)
+                ) from exc
             with OSFS(unpacked) as folder:
                 yield folder
     elif path.is_file() and path.suffix == ".zip":

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fs.base import FS
-from fs.errors import FSError, NoSysPath
+from fs.errors import NoSysPath
 
 from lc_runtime.content.assets.api import (
     MAX_ASSET_BYTES,
@@ -29,7 +29,7 @@ from lc_runtime.content.assets.api import (
     asset_name,
     normalize_content_type,
 )
-from lc_runtime.olx.parsing import read_json_object
+from lc_runtime.olx.parsing import OlxError, UnreadableExport, read_export_file, read_json_object
 
 __all__ = ["ASSET_POLICY_FILE", "STATIC_FOLDER", "StaticImportCounts", "import_static_files"]
 
@@ -136,9 +136,11 @@ def import_static_files(
         except InvalidContentType:
             content_type = None  # as edx-platform does with a type it does not know: guess from the extension
         try:
-            data = root_fs.readbytes(full_path)
-        except FSError as exc:
-            problem(f"static file could not be read: {exc}", None, file=file)
+            data = read_export_file(root_fs, full_path)
+        except UnreadableExport:
+            raise  # a corrupt archive: the rest of it is not to be trusted either
+        except OlxError as exc:  # a link inside the export, a file that is gone: left out, as links outside are
+            problem(f"static file could not be read: {exc.message}", None, file=file)
             counts.skipped += 1
             continue
         try:

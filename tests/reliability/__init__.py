@@ -1,0 +1,1 @@
+"""Reliability and security of OLX import (issue 9): hostile, damaged and repeated input."""

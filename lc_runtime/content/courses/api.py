@@ -10,6 +10,7 @@ from lc_runtime.content.courses.course_files import (
     read_course_files,
     write_course_files,
 )
+from lc_runtime.content.courses.imports import publish_import, restore_published_drafts
 from lc_runtime.content.courses.runs import (
     CURRENT_SNAPSHOT,
     RUN_SETTING_NAMES,
@@ -36,6 +37,7 @@ from lc_runtime.content.courses.tree import (
     Mode,
     check_mode,
     load_course_tree,
+    subtree_differs,
 )
 from lc_runtime.content.courses.writer import (
     CONTAINER_CLASSES,
@@ -94,7 +96,10 @@ __all__ = [
     "package_of_run_query",
     "pin_run",
     "publish_course",
+    "publish_import",
     "read_course_files",
+    "restore_published_drafts",
+    "subtree_differs",
     "unpin_run",
     "update_component",
     "update_container",

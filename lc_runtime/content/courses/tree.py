@@ -176,6 +176,21 @@ def _branch_version(entity, branch: str) -> PublishableEntityVersion | None:
     return pointer.version
 
 
+def subtree_differs(draft: CourseTree, published: CourseTree, ref: BlockRef) -> bool:
+    """
+    True if the block ``ref`` of the draft tree, or anything below it, is new, changed or differently
+    arranged compared with the published tree: what makes a Unit a draft in an export's ``drafts/``,
+    and in an import's report of them.
+    """
+    for record in draft.descendants(ref):
+        counterpart = published.blocks.get(record.ref)
+        if counterpart is None or counterpart.version_id != record.version_id:
+            return True
+        if counterpart.pool_version_id != record.pool_version_id:
+            return True
+    return False
+
+
 def load_course_tree(course_key: CourseKey, *, mode: Mode) -> CourseTree:
     """
     Return the tree of ``course_key`` in ``mode`` (``published`` for learners, ``draft`` for authors).

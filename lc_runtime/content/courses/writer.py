@@ -194,13 +194,25 @@ class CourseWriter:
 
     Each ``write_*`` call returns the entity id to use as a child of the next level up. Use it inside
     :func:`bulk_changes` so that the whole course is one change.
+
+    With ``keep_drafts``, a block whose *published* version already is what is written keeps its draft
+    as it is (recorded in :attr:`kept_drafts`) instead of having it pointed back at the published
+    version: what an import writing an export's published course needs, so that re-importing an
+    export with ``drafts/`` does not undo the drafts and then redo them (two draft changes, and a
+    publish in between, for nothing). The caller then decides what becomes of those drafts
+    (:func:`lc_runtime.content.courses.imports.publish_import`, ``restore_published_drafts``).
     """
 
-    def __init__(self, package_id: int, *, created_by: int | None = None) -> None:
+    def __init__(self, package_id: int, *, created_by: int | None = None, keep_drafts: bool = False) -> None:
         self.package_id = package_id
         self.created_by = created_by
         self.counts = ChangeCounts()
         self._component_types: dict[str, object] = {}
+        self.keep_drafts = keep_drafts
+        self.written: set[int] = set()
+        """The entity ids of every block written (whatever the outcome) or placed in a draft container."""
+        self.kept_drafts: dict[int, int] = {}
+        """Entity id -> its published version's id, for the blocks whose draft ``keep_drafts`` left as it was."""
 
     def component_type(self, block_type: str):
         """The ``xblock.v1:<block_type>`` ComponentType, fetched once per writer."""
@@ -255,7 +267,9 @@ class CourseWriter:
                         not depends_on or _dependencies_of(version.pk) == sorted(depends_on)
                     )
 
-                if unchanged(component.versioning.draft) or self._reuse_version(component, unchanged):
+                self.written.add(component.id)
+                if (unchanged(component.versioning.draft) or self._keep_draft(component, unchanged)
+                        or self._reuse_version(component, unchanged)):
                     self.counts.count(block_type, "unchanged")
                     return component.id
                 version = content_api.create_next_component_version(
@@ -269,6 +283,7 @@ class CourseWriter:
             _record_children(version.pk, children)
             if depends_on:
                 set_version_dependencies(version.pk, list(depends_on))
+        self.written.add(component.id)
         self.counts.count(block_type, outcome, block_id)
         return component.id
 
@@ -324,7 +339,10 @@ class CourseWriter:
             def same(version) -> bool:
                 return _container_unchanged(version, title, children, settings)
 
-            if (draft is not None and same(draft)) or self._reuse_version(container, same):
+            self.written.add(container.id)
+            if (draft is not None and same(draft)) or self._keep_draft(container, same) or self._reuse_version(
+                container, same
+            ):
                 if label is not None:
                     self.counts.count(label[0], "unchanged")
                 return container.id
@@ -336,6 +354,7 @@ class CourseWriter:
             ContainerSettings.objects.create(
                 container_version_id=version.pk, fields=settings[0], extra_attributes=settings[1]
             )
+        self.written.add(container.id)
         if label is not None:
             self.counts.count(label[0], outcome, label[1])
         return container.id
@@ -352,12 +371,24 @@ class CourseWriter:
         parent = draft_container(self.package_id, olx_tag, block_id)
         if parent is None:
             return False
+        self.written.add(parent.entity_id)
         if child_entity_id in parent.children:
             return True
         children = list(parent.children)
         position = len(children) if index is None else max(0, min(index, len(children)))
         children.insert(position, child_entity_id)
         self.write_container(olx_tag, block_id, parent.title, children, parent.fields, parent.extra_attributes)
+        return True
+
+    def _keep_draft(self, content_object, same) -> bool:
+        """
+        With ``keep_drafts``: when the published version of ``content_object`` is what is being written
+        and its draft is another version, leave the draft and record it in :attr:`kept_drafts`.
+        """
+        published = content_object.versioning.published
+        if not self.keep_drafts or published is None or not same(published):
+            return False
+        self.kept_drafts[content_object.id] = published.pk
         return True
 
     def _reuse_version(self, content_object, same) -> bool:
