@@ -200,7 +200,7 @@ def load_course_tree(course_key: CourseKey, *, mode: Mode) -> CourseTree:
     when it is not. A run pinned to a publish shows, in published mode, the state published as of
     that PublishLog (one query more when not cached; cached by the pin). A publish (or draft change)
     that commits while the tree is read costs one query more and the levels again: the tree is always
-    the snapshot it is cached under (ADR 0018).
+    the snapshot it is cached under (ADR 0017).
     The tree carries the run's ``run_settings``. Raises :class:`CourseNotFound` or
     :class:`CourseNotPublished`.
     """
