@@ -19,6 +19,8 @@ LEAF_COURSE = ROOT / "tests" / "fixtures" / "leaf-course"
 LEAF_KEY = "course-v1:LcX+Leaf+2026"
 UOW_COURSE = ROOT / "tests" / "fixtures" / "uow-course"
 UOW_KEY = "course-v1:LcX+Uow+2026"
+SELECTOR_COURSE = ROOT / "tests" / "fixtures" / "selector-course"
+SELECTOR_KEY = "course-v1:LcX+Sel+2026"
 SHARED = Path(os.environ.get("LC_RUNTIME_SHARED", ROOT.parent / "shared"))
 
 
@@ -33,6 +35,17 @@ def shared_olx(name: str) -> Path:
 def usage(course_key: str, block_type: str, block_id: str) -> str:
     """A usage key string in a course run."""
     return f"block-v1:{course_key.removeprefix('course-v1:')}+type@{block_type}+block@{block_id}"
+
+
+SELECTOR_UNITS = [
+    usage(SELECTOR_KEY, "vertical", name) for name in ("unit_ab", "unit_random", "unit_bank", "unit_rotation")
+]
+"""The units of the selector course that hold selectors."""
+SELECTORS = [usage(SELECTOR_KEY, *ref) for ref in (
+    ("split_test", "ab"), ("split_test", "ab2"), ("randomize", "rnd"), ("itembank", "bank"),
+    ("library_content", "lib"), ("lc_test_rotation", "rot"),
+)]
+"""Every selector of the selector course, one of each built-in kind and the test plugin's."""
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ database lock at BEGIN (``transaction_mode=IMMEDIATE`` in our settings), the req
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 
@@ -18,48 +17,24 @@ from django.db import connection
 
 from lc_runtime import api
 from lc_runtime.models import LearnerVariant, PartitionGroup
-from tests.conftest import ROOT, usage
+from tests.conftest import SELECTOR_COURSE, SELECTOR_UNITS, SELECTORS
+from tests.conftest import SELECTOR_KEY as KEY
+from tests.reliability.threads import race as race_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SELECTOR_COURSE = ROOT / "tests" / "fixtures" / "selector-course"
-KEY = "course-v1:LcX+Sel+2026"
-UNITS = [usage(KEY, "vertical", name) for name in ("unit_ab", "unit_random", "unit_bank", "unit_rotation")]
-SELECTORS = [usage(KEY, *ref) for ref in (
-    ("split_test", "ab"), ("split_test", "ab2"), ("randomize", "rnd"), ("itembank", "bank"),
-    ("library_content", "lib"), ("lc_test_rotation", "rot"),
-)]
 THREADS = 8
 
 
 def race(work: Callable[[int], object], threads: int = THREADS) -> tuple[list[object], list[BaseException]]:
     """Run ``work(i)`` in threads that start together; return their results and what they raised."""
-    start = threading.Barrier(threads)
-    results: list[object] = [None] * threads
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            start.wait(10)
-            results[index] = work(index)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(120)
-    assert not any(worker.is_alive() for worker in workers), "a thread is stuck"
-    return results, errors
+    return race_in_threads(work, threads, timeout=120)
 
 
 def visit_everything(user) -> dict[str, list[str]]:
     with api.unit_of_work():
         runtime = api.get_runtime(user, course_key=KEY)
-        for unit in UNITS:
+        for unit in SELECTOR_UNITS:
             runtime.render(runtime.get_block(unit), "student_view")
         return {
             key: [str(child.scope_ids.usage_id) for child in runtime.get_block(key).get_children()]

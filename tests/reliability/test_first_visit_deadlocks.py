@@ -23,18 +23,12 @@ from django.urls import path
 
 from lc_runtime import api
 from lc_runtime.models import LearnerVariant, PartitionGroup
-from tests.conftest import ROOT, usage
+from tests.conftest import SELECTOR_COURSE, SELECTOR_UNITS, SELECTORS
+from tests.conftest import SELECTOR_KEY as KEY
 from tests.reliability.threads import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SELECTOR_COURSE = ROOT / "tests" / "fixtures" / "selector-course"
-KEY = "course-v1:LcX+Sel+2026"
-UNITS = [usage(KEY, "vertical", name) for name in ("unit_ab", "unit_random", "unit_bank", "unit_rotation")]
-SELECTORS = [usage(KEY, *ref) for ref in (
-    ("split_test", "ab"), ("split_test", "ab2"), ("randomize", "rnd"), ("itembank", "bank"),
-    ("library_content", "lib"), ("lc_test_rotation", "rot"),
-)]
 REQUESTS = 16
 
 
@@ -50,7 +44,7 @@ def render_units(user, units: list[str]) -> dict[str, list[str]]:
 
 def units_view(request, order: str):
     """A courseware-like view: render the course's units with selectors, forwards or backwards."""
-    return JsonResponse(render_units(request.user, UNITS if order == "forwards" else UNITS[::-1]))
+    return JsonResponse(render_units(request.user, SELECTOR_UNITS if order == "forwards" else SELECTOR_UNITS[::-1]))
 
 
 urlpatterns = [path("units/<str:order>/", units_view)]
@@ -114,7 +108,7 @@ def test_first_visits_in_opposite_orders_through_the_decorator(selector_course, 
 
     @api.unit_of_work(deadlock_retries=3)
     def visit(index: int) -> dict:
-        return render_units(ada, UNITS if index % 2 else UNITS[::-1])
+        return render_units(ada, SELECTOR_UNITS if index % 2 else SELECTOR_UNITS[::-1])
 
     results, errors = race(visit, threads=REQUESTS)
 

@@ -30,21 +30,7 @@ def published_versions_as_of(package_id: int, publish_log_id: int) -> dict[int, 
     ``componentversion`` already loaded. One query, whatever the package's size or history (it uses
     openedx-core's index on ``(entity, -publish_log)``).
     """
-    latest_record = (
-        PublishLogRecord.objects.filter(entity_id=OuterRef("entity_id"), publish_log_id__lte=publish_log_id)
-        .order_by("-publish_log_id")
-        .values("id")[:1]
-    )
-    records = (
-        PublishLogRecord.objects.filter(
-            publish_log__learning_package_id=package_id,
-            publish_log_id__lte=publish_log_id,
-            id=Subquery(latest_record),
-            new_version__isnull=False,
-        )
-        .select_related("new_version__containerversion", "new_version__componentversion")
-    )
-    return {record.entity_id: record.new_version for record in records}
+    return _versions_as_of(PublishLogRecord, "publish_log", package_id, publish_log_id)
 
 
 def draft_versions_as_of(package_id: int, draft_change_log_id: int) -> dict[int, PublishableEntityVersion]:
@@ -55,20 +41,25 @@ def draft_versions_as_of(package_id: int, draft_change_log_id: int) -> dict[int,
     DraftChangeLogRecord at or before that log; an entity whose latest record deleted its draft, or
     that had no draft yet, is absent. One query.
     """
+    return _versions_as_of(DraftChangeLogRecord, "draft_change_log", package_id, draft_change_log_id)
+
+
+def _versions_as_of(record_model, log_field: str, package_id: int, log_id: int) -> dict[int, PublishableEntityVersion]:
+    """
+    ``{entity id: version}`` from each entity's latest record (of ``record_model``, a publish or a
+    draft change log record) at or before log ``log_id``, leaving out entities whose latest record
+    has no new version. One query.
+    """
+    up_to_log = {f"{log_field}_id__lte": log_id}
     latest_record = (
-        DraftChangeLogRecord.objects.filter(
-            entity_id=OuterRef("entity_id"), draft_change_log_id__lte=draft_change_log_id
-        )
-        .order_by("-draft_change_log_id")
+        record_model.objects.filter(entity_id=OuterRef("entity_id"), **up_to_log)
+        .order_by(f"-{log_field}_id")
         .values("id")[:1]
     )
-    records = (
-        DraftChangeLogRecord.objects.filter(
-            draft_change_log__learning_package_id=package_id,
-            draft_change_log_id__lte=draft_change_log_id,
-            id=Subquery(latest_record),
-            new_version__isnull=False,
-        )
-        .select_related("new_version__containerversion", "new_version__componentversion")
-    )
+    records = record_model.objects.filter(
+        **{f"{log_field}__learning_package_id": package_id},
+        **up_to_log,
+        id=Subquery(latest_record),
+        new_version__isnull=False,
+    ).select_related("new_version__containerversion", "new_version__componentversion")
     return {record.entity_id: record.new_version for record in records}
