@@ -147,13 +147,12 @@ def sweep_unpacked_leftovers(parent: Path | None = None) -> list[Path]:
     parent = parent or unpack_parent()
     host, now, removed = _host_tag(), time.time(), []
     for entry in parent.iterdir():
-        parts = entry.name.split(".")
-        if not entry.name.startswith(UNPACKED_PREFIX) or len(parts) != 4 or not parts[2].isdigit():
+        parts = entry.name.split(".")  # prefix, host, pid, start time, random
+        if not entry.name.startswith(UNPACKED_PREFIX) or len(parts) != 5 or not (parts[2] + parts[3]).isdigit():
             continue  # not ours: leave it
-        try:
-            old = now - entry.lstat().st_mtime > STALE_AFTER_SECONDS
-        except FileNotFoundError:  # another import swept it first
-            continue
+        # Aged by the start time in its name, not by its mtime: unpacking sets the folder's mtime from
+        # the archive's "./" member, which may be years old while the import is still running.
+        old = now - int(parts[3]) > STALE_AFTER_SECONDS
         if old or (parts[1] == host and _process_is_gone(int(parts[2]))):
             shutil.rmtree(entry, ignore_errors=True)
             if not entry.exists():
@@ -182,7 +181,7 @@ def _open_filesystem(source: OlxSource) -> Iterator[FS]:
         # reached by decompressing the stream from its start again (an import twice as slow as a folder).
         # Named after this host and process, under the one parent the next import sweeps: see the module docstring.
         parent = unpack_parent()
-        prefix = f"{UNPACKED_PREFIX}{_host_tag()}.{os.getpid()}."
+        prefix = f"{UNPACKED_PREFIX}{_host_tag()}.{os.getpid()}.{int(time.time())}."
         with tempfile.TemporaryDirectory(prefix=prefix, dir=parent) as unpacked:
             try:
                 with tarfile.open(path, "r:*") as archive:

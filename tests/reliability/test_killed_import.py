@@ -82,7 +82,7 @@ def test_the_next_import_sweeps_what_a_killed_import_left(db, tmp_path, settings
     assert len(leftovers) == 1
     assert not (leftovers[0] / "course" / "static" / "zz-last").exists(), "killed after the unpack, not during it"
     # A running import's folder (this process is alive) and a folder that is not ours must stay.
-    running = unpack_dir / f"{UNPACKED_PREFIX}{_host_tag()}.{os.getpid()}.running"
+    running = unpack_dir / f"{UNPACKED_PREFIX}{_host_tag()}.{os.getpid()}.{int(time.time())}.running"
     running.mkdir()
     foreign = unpack_dir / "somebody-elses-folder"
     foreign.mkdir()
@@ -100,11 +100,13 @@ def test_old_leftovers_are_swept_whoever_made_them(db, tmp_path, settings, sourc
     unpack_dir = tmp_path / "unpack"
     unpack_dir.mkdir()
     settings.LC_RUNTIME = {**settings.LC_RUNTIME, "IMPORT_UNPACK_DIR": str(unpack_dir)}
-    old = unpack_dir / f"{UNPACKED_PREFIX}otherhost000.{os.getpid()}.abcdefgh"
+    two_days_ago = int(time.time()) - 2 * 24 * 60 * 60
+    old = unpack_dir / f"{UNPACKED_PREFIX}otherhost000.{os.getpid()}.{two_days_ago}.abcdefgh"
     (old / "course").mkdir(parents=True)
-    recent = unpack_dir / f"{UNPACKED_PREFIX}otherhost000.{os.getpid()}.ijklmnop"
+    recent = unpack_dir / f"{UNPACKED_PREFIX}otherhost000.{os.getpid()}.{int(time.time())}.ijklmnop"
     recent.mkdir()
-    two_days_ago = time.time() - 2 * 24 * 60 * 60
-    os.utime(old, (two_days_ago, two_days_ago))
+    # Its mtime is old, as a tar packed from inside its folder leaves it ("./" carries the archive's
+    # date): a running import's folder is aged by the start time in its name, not by that.
+    os.utime(recent, (two_days_ago, two_days_ago))
     api.import_olx(DEMO_COURSE if source == "folder" else _small_archive(tmp_path / "small.tar.gz"))
     assert sorted(unpack_dir.iterdir()) == [recent]
