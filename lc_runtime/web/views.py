@@ -6,13 +6,13 @@ import mimetypes
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponseForbidden
+from django.http import FileResponse, Http404, HttpResponseForbidden, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from opaque_keys.edx.asides import AsideUsageKeyV2
 from xblock.core import XBlockAside
 from xblock.django.request import django_to_webob_request, webob_to_django_response
-from xblock.exceptions import DisallowedFileError, NoSuchHandlerError, NoSuchUsage
+from xblock.exceptions import DisallowedFileError, NoSuchHandlerError, NoSuchUsage, ProcessingError
 from xblock.plugin import PluginMissingError
 
 from lc_runtime import api
@@ -111,6 +111,11 @@ def handler_view(
         # it did stays although the answer is no 5xx: the exception left runtime.handle's unit of work,
         # which dooms the request's unit (or was the outermost one and rolled back).
         return HttpResponseForbidden(str(exc))
+    except ProcessingError as exc:
+        # A block refusing the request as it stands (capa: a closed problem, a state that changed since
+        # the page was loaded): its message for the learner, as edx-platform's handler view answers it,
+        # not a server error. As above, nothing the handler did stays.
+        return JsonResponse({"success": str(exc.args[0]) if exc.args else str(exc)})
     return webob_to_django_response(response)
 
 

@@ -467,3 +467,21 @@ def test_a_learners_authored_write_in_a_handler_is_a_403_and_writes_nothing(
     assert learner_state() == []
     fresh = api.get_runtime(ada, course_key=WRITER_KEY).get_block(WRITER)
     assert (fresh.display_name, fresh.writes) == ("Original", 0)
+
+
+def test_a_submission_the_problem_refuses_is_its_message_not_a_server_error(demo_course, make_user, client):
+    """Capa refuses a fourth submission to a problem allowing three (its ProcessingError): 200 with its message."""
+    from tests.conftest import DEMO_KEY
+
+    ada = make_user("ada")
+    client.force_login(ada)
+    runtime = api.get_runtime(ada, course_key=DEMO_KEY)
+    problem = usage(DEMO_KEY, "problem", "orbit-question")  # max_attempts="3"
+    url = runtime.handler_url(runtime.get_block(problem), "xmodule_handler", "problem_check")
+    wrong = {"input_orbit-question_2_1": "choice_0"}
+    answers = [json.loads(client.post(url, data=wrong).content)["success"] for _ in range(4)]
+
+    assert answers[:3] == ["incorrect"] * 3
+    assert answers[3] == "The state of this problem has changed since you loaded this page. Please refresh your page."
+    state = LearnerState.objects.get(scope="one.usage", user_id=ada.id, block_key=problem).state
+    assert state["attempts"] == 3
