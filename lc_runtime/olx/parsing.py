@@ -9,6 +9,7 @@ block self-contained: :func:`resolve_definition` follows both kinds of reference
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -184,13 +185,15 @@ def parse_olx(text: str | bytes, *, file: str | None = None) -> etree._Element:
     return root
 
 
-def _check_on_disk(source: FS, path: str) -> None:
+def _check_on_disk(source: FS, path: str) -> str | None:
     """
     Refuse (:class:`UnsafeExportPath`) a file on disk reached through a symbolic link anywhere below the
-    export's top folder, resolving outside it, or that is not a regular file (a FIFO would block).
+    export's top folder, resolving outside it, or that is not a regular file (a FIFO would block); a
+    folder where a file is expected is an :class:`OlxError` (damage, not an attack). Returns the
+    file's system path, to be opened without following a link.
 
     Archives and in-memory filesystems have no system path and no links (an archive's members were
-    checked when it was opened). A path that does not exist is left to the read to report.
+    checked when it was opened): None. A path that does not exist is left to the read to report (None).
     """
     top, full = source, path
     while isinstance(top, WrapFS):  # a sub-folder (the course folder, drafts/): checked from the top
@@ -199,7 +202,7 @@ def _check_on_disk(source: FS, path: str) -> None:
         root = top.getsyspath("/")
         parts = PurePosixPath(normpath(full)).parts
     except (NoSysPath, IllegalBackReference):
-        return
+        return None
     current, status = root, None
     for part in parts:
         if part == "/":
@@ -208,16 +211,36 @@ def _check_on_disk(source: FS, path: str) -> None:
         try:
             status = os.lstat(current)
         except OSError:
-            return
+            return None
         if stat.S_ISLNK(status.st_mode):
             link = os.path.relpath(current, root)
             raise UnsafeExportPath(f"{link} is a symbolic link: an import reads only the export's own files",
                                    file=path)
+    if status is not None and stat.S_ISDIR(status.st_mode):
+        raise OlxError("a folder where a file is expected", file=path)
     if status is not None and not stat.S_ISREG(status.st_mode):
         raise UnsafeExportPath("not a regular file", file=path)
     real_root = os.path.realpath(root)
     if os.path.commonpath([os.path.realpath(current), real_root]) != real_root:
         raise UnsafeExportPath("the file lies outside the export", file=path)
+    return current if status is not None else None
+
+
+def _read_without_following(syspath: str, path: str) -> bytes:
+    """
+    Read a checked file, refusing it if it was swapped for a link or a non-file since the check
+    (``O_NOFOLLOW`` on the file itself; ``O_NONBLOCK`` so that a FIFO cannot hold the open).
+    """
+    try:
+        descriptor = os.open(syspath, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafeExportPath("became a symbolic link while the import read it", file=path) from exc
+        raise UnreadableExport(f"the file could not be read: {exc}", file=path) from exc
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise UnsafeExportPath("not a regular file", file=path)
+        return file.read()
 
 
 def read_export_file(source: FS, path: str) -> bytes:
@@ -228,7 +251,9 @@ def read_export_file(source: FS, path: str) -> bytes:
     :class:`UnreadableExport` for bytes an archive cannot give (truncated, failing its checksum), and
     :class:`OlxError` for a file that is not there (or a path climbing out with ``..``).
     """
-    _check_on_disk(source, path)
+    syspath = _check_on_disk(source, path)
+    if syspath is not None:
+        return _read_without_following(syspath, path)
     try:
         return source.readbytes(path)
     except (ResourceNotFound, FileExpected) as exc:

@@ -119,3 +119,13 @@ def test_a_folder_linking_back_to_itself_is_refused_not_walked(tmp_path, folder)
     with pytest.raises(UnsafeExportPath, match="loop is a symbolic link"):
         api.import_olx(source)
     assert row_counts() == before
+
+
+def test_a_folder_where_a_file_is_expected_is_damage_not_an_attack(tmp_path):
+    """A problem's file that is a folder: the problem is a damaged block, reported; the rest imports."""
+    source = _copy(DEMO_COURSE, tmp_path)
+    (source / "problem" / "orbit-question.xml").unlink()
+    (source / "problem" / "orbit-question.xml").mkdir()
+    result = api.import_olx(source)
+    [problem] = [p for p in result.problems if p.block == "problem/orbit-question"]
+    assert "problem/orbit-question.xml: a folder where a file is expected" in problem.message
