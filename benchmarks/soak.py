@@ -21,6 +21,7 @@ import http.client
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import statistics
@@ -313,9 +314,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"lost writes: {len(tally.lost) + len(missing)}")
     for line in (tally.errors + tally.lost + missing)[:10]:
         print(f"  {line}")
-    if tally.errors:
-        print(f"server log: {log_path}")
-    return 0 if not (tally.errors or tally.lost or missing) else 1
+    failed = bool(tally.errors or tally.lost or missing)
+    if failed:
+        print(f"kept for a look: {home} (server log: {log_path})")
+    else:
+        cleanup(args, home)
+    return 1 if failed else 0
+
+
+def cleanup(args, home: Path) -> None:
+    """Remove what the run made: its home folder and, on MariaDB, its database."""
+    from django.db import connections
+
+    connections.close_all()
+    if args.db == "mysql":
+        import pymysql
+
+        server = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="")
+        with server.cursor() as cursor:
+            cursor.execute("DROP DATABASE IF EXISTS lc_runtime_soak")
+        server.close()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":
