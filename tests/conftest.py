@@ -8,6 +8,13 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import caches
+from hypothesis import settings as hypothesis_settings
+
+# Property tests run the same examples on every run (CI must not fail on an example a run happened to
+# find); `HYPOTHESIS_PROFILE=explore make test` draws new examples on each run, to find new bugs.
+hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore")
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
