@@ -77,14 +77,13 @@ def bench_course(label: str, path: Path, learner) -> str:
     runtime, seconds, queries = _measure(lambda: api.get_runtime(learner, course_key=result.course_key))
     print(f"  tree (warm)   {seconds * 1000:7.1f} ms {queries:6d} queries")
 
-    units = [record for record in runtime.tree.blocks.values() if record.block_type == "vertical"]
+    units = _units_the_learner_sees(runtime)
     timings, counts = [], []
-    for record in units:
-        def render(record=record):
+    for unit_key in units:
+        def render(unit_key=unit_key):
             with api.unit_of_work():
                 fresh = api.get_runtime(learner, course_key=result.course_key)
-                block = fresh.get_block(fresh.usage_key_of(record.ref))
-                return fresh.render(block, "student_view")
+                return fresh.render(fresh.get_block(unit_key), "student_view")
 
         _, seconds, queries = _measure(render)
         timings.append(seconds * 1000)
@@ -93,6 +92,17 @@ def bench_course(label: str, path: Path, learner) -> str:
         print(f"  unit render   median {statistics.median(timings):6.1f} ms, worst {max(timings):6.1f} ms; "
               f"queries per unit (incl. runtime) min {min(counts)} max {max(counts)} over {len(units)} units")
     return result.course_key
+
+
+def _units_the_learner_sees(runtime) -> list:
+    """The usage keys of the Units in the learner's course, selectors resolved to the learner's Variants."""
+    units, blocks = [], [runtime.get_block(runtime.root_usage_key)]
+    while blocks:
+        block = blocks.pop()
+        if block.scope_ids.block_type == "vertical":
+            units.append(block.scope_ids.usage_id)
+        blocks.extend(block.get_children())
+    return units
 
 
 def _versions() -> int:
