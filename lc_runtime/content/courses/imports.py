@@ -17,16 +17,11 @@ from collections.abc import Collection, Mapping
 from django.db import transaction
 from django.db.models import Q
 from openedx_content import api as content_api
-from openedx_content.models_api import Draft
 
 from lc_runtime.content.courses.course_files import COURSE_FILE_FOLDERS
-from lc_runtime.content.courses.writer import XBLOCK_NAMESPACE, PublishSummary, bulk_changes, utc_now
+from lc_runtime.content.courses.writer import XBLOCK_NAMESPACE, PublishSummary, bulk_changes, pending_drafts, utc_now
 
 __all__ = ["publish_import", "restore_published_drafts"]
-
-
-def _pending(package_id: int):
-    return Draft.objects.with_unpublished_changes().filter(entity__learning_package_id=package_id)
 
 
 def publish_import(
@@ -43,7 +38,7 @@ def publish_import(
     ``drafts/`` step writes them again. Nothing to publish writes nothing.
     """
     with transaction.atomic():
-        pending = _pending(package_id)
+        pending = pending_drafts(package_id)
         outline = Q(entity__container__isnull=False) | (
             Q(entity__component__component_type__namespace=XBLOCK_NAMESPACE)
             & ~Q(entity__component__component_type__name__in=sorted(set(COURSE_FILE_FOLDERS.values())))

@@ -502,10 +502,15 @@ class PublishSummary:
     entities_published: int
 
 
+def pending_drafts(package_id: int):
+    """The package's drafts that differ from what is published (a query, not yet run)."""
+    return Draft.objects.with_unpublished_changes().filter(entity__learning_package_id=package_id)
+
+
 def publish_course(package_id: int, *, published_by: int | None = None, message: str = "") -> PublishSummary:
     """Publish every draft change in the package; a package with nothing to publish writes nothing."""
     with transaction.atomic():
-        pending = Draft.objects.with_unpublished_changes().filter(entity__learning_package_id=package_id).count()
+        pending = pending_drafts(package_id).count()
         if not pending:
             return PublishSummary(None, 0)
         log = content_api.publish_all_drafts(package_id, message=message, published_by=published_by)
