@@ -22,6 +22,8 @@ key                            meaning
                                derived from ``SECRET_KEY``); changing it changes new draws only
 ``IMPORT_UNPACK_DIR``          folder under which archives are unpacked for import (default:
                                ``lc-runtime-imports-<uid>`` in the system's temporary folder)
+``ROLES``                      ``"module:callable"``: ``(user, course_key) -> set of role names``
+                               (default: Django ``is_staff`` plus lc-runtime's course-role table)
 =============================  =============================================================
 """
 
@@ -46,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "COURSE_BASE_URL": "/courses/{course_key}/",
     "SELECTOR_SEED_SECRET": None,
     "IMPORT_UNPACK_DIR": None,
+    "ROLES": "lc_runtime.content.roles.api:stored_course_roles",
 }
 
 
