@@ -68,7 +68,7 @@ def write_course(folder: Path, units: int) -> Path:
     (folder / "course").mkdir(parents=True)
     (folder / "course.xml").write_text(f'<course url_name="{RUN}" org="{ORG}" course="{COURSE}"/>')
     (folder / "course" / f"{RUN}.xml").write_text(
-        f'<course display_name="Soak course"><chapter url_name="week" display_name="Week">'
+        f'<course start="2026-01-01T00:00:00Z" display_name="Soak course"><chapter url_name="week" display_name="Week">'
         f'<sequential url_name="lesson" display_name="Lesson">{verticals}</sequential></chapter></course>'
     )
     return folder

@@ -14,9 +14,13 @@ Every ``course_key`` argument takes a string or a ``CourseKey``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils import timezone
 from opaque_keys.edx.keys import CourseKey, UsageKey
 
 from lc_runtime.content.assets import api as asset_store
@@ -44,20 +48,24 @@ from lc_runtime.content.courses.api import (
     update_run_settings,
 )
 from lc_runtime.content.learners.api import get_learner_state_store, get_preview_state_store, variants_of_selector
+from lc_runtime.content.roles.api import course_roles, has_staff_access
 from lc_runtime.fielddata.unit_of_work import unit_of_work
 from lc_runtime.keys import InvalidKey, to_course_key, to_usage_key, usage_key_for
 from lc_runtime.olx.exporter import ExportError, ExportResult, export_course
 from lc_runtime.olx.importer import ImportProblem, ImportResult, StrictImportError, import_course
 from lc_runtime.olx.parsing import OlxError
 from lc_runtime.olx.sources import OlxSource
+from lc_runtime.outlines.api import CourseOutlineData, UserCourseOutline, learner_schedule, user_course_outline
 from lc_runtime.runtime.events import XBlockEvent, xblock_event
-from lc_runtime.runtime.learning_core_runtime import LearningCoreRuntime, NotASelector
+from lc_runtime.runtime.learning_core_runtime import BlockNotAccessible, LearningCoreRuntime, NotASelector
 from lc_runtime.runtime.static_urls import asset_url as static_asset_url
 from lc_runtime.selectors.block import selector_block_classes
 
 __all__ = [
     "AssetError",
     "AssetTooLarge",
+    "BlockNotAccessible",
+    "CourseOutlineData",
     "CourseNotFound",
     "CourseNotPublished",
     "CourseRunError",
@@ -100,6 +108,10 @@ __all__ = [
     "unit_of_work",
     "unpin_run",
     "update_run_settings",
+    "UserCourseOutline",
+    "ViewAsGroup",
+    "get_course_outline_data",
+    "get_user_outline",
     "xblock_event",
 ]
 
@@ -191,26 +203,106 @@ def publish(course_key: str | CourseKey, *, published_by: int | None = None) -> 
     return publish_course(package_id, published_by=published_by)
 
 
-def get_runtime(user, *, course_key: str | CourseKey, mode: Mode = "published") -> LearningCoreRuntime:
+@dataclass(frozen=True)
+class ViewAsGroup:
+    """For ``view_as``: a learner in group ``group_id`` of the partition ``partition_id``, and in no other."""
+
+    partition_id: int
+    group_id: int
+
+
+def get_runtime(
+    user, *, course_key: str | CourseKey, mode: Mode = "published", view_as=None
+) -> LearningCoreRuntime:
     """
     A runtime for ``user`` in a course run: ``published`` (what learners see, LMS) or ``draft`` (Studio).
 
-    ``user`` is a Django user, an ``AnonymousUser`` or None (a system task). Draft runtimes are for
-    staff (or None) only: learners never see drafts. Loading the tree costs one query when cached.
+    ``user`` is a Django user, an ``AnonymousUser`` or None (a system task, which sees everything).
+    Draft runtimes are for course staff (``LC_RUNTIME["ROLES"]``) or None only: learners never see
+    drafts. In a published runtime a learner reaches only what the outline processors leave them
+    (``get_block`` raises :class:`BlockNotAccessible` for the rest, ``get_children`` leaves it out);
+    course staff reach everything. Loading the tree costs one query when cached.
     Learner-scoped state goes to ``LC_RUNTIME["LEARNER_STATE_STORE"]``; in a draft runtime, the
     author's preview state goes to ``LC_RUNTIME["PREVIEW_STATE_STORE"]`` instead (by default
     ephemeral, in Django's cache), so it never reaches learners.
+
+    ``view_as`` (course staff only, published mode): a learner (a user or a user id) or a
+    :class:`ViewAsGroup`. The runtime then shows what that learner (or a member of that group) gets,
+    their state and Variants read, and nothing of theirs written: what blocks write stays in the runtime.
 
     >>> runtime = get_runtime(request.user, course_key="course-v1:LcX+Demo+2026")
     >>> html = runtime.render(runtime.get_block(unit_key), "student_view").content
     """
     check_mode(mode)
-    if mode == "draft" and user is not None and not getattr(user, "is_staff", False):
-        raise PermissionDenied("Only staff may use a draft (authoring) runtime")
     key = to_course_key(course_key)
+    if mode == "draft" and user is not None and not has_staff_access(course_roles(user, key)):
+        raise PermissionDenied("Only course staff may use a draft (authoring) runtime")
+    viewer = None
+    overrides = None
+    if view_as is not None:
+        if mode != "published":
+            raise ValueError("view_as is for published runtimes: authors see drafts as themselves")
+        if user is None or not has_staff_access(course_roles(user, key)):
+            raise PermissionDenied("Only course staff may view a course as someone else")
+        viewer = user
+        if isinstance(view_as, ViewAsGroup):
+            user, overrides = AnonymousUser(), {view_as.partition_id: view_as.group_id}
+        else:
+            user = _learner(view_as)
     tree = load_course_tree(key, mode=mode)
     store = get_preview_state_store() if mode == "draft" else get_learner_state_store()
-    return LearningCoreRuntime(user, key, mode=mode, tree=tree, learner_store=store)
+    return LearningCoreRuntime(
+        user, key, mode=mode, tree=tree, learner_store=store, viewer=viewer, partition_overrides=overrides
+    )
+
+
+def _learner(user_or_id):
+    if isinstance(user_or_id, int):
+        learner = get_user_model().objects.filter(id=user_or_id).first()
+        if learner is None:
+            raise LookupError(f"No user with id {user_or_id}")
+        return learner
+    return user_or_id
+
+
+# ---- outlines: who may reach what
+
+
+def get_user_outline(
+    course_key: str | CourseKey, user, *, at: datetime | None = None, view_as=None
+) -> UserCourseOutline:
+    """
+    What ``user`` gets of a course run's published outline at ``at`` (default: now).
+
+    Sections, subsections and units, each with its usage key, display name, the learner's own start
+    and due (edx-when's dates, personal ones applied), graded and format (subsections), and whether
+    it is accessible, or else which processor closed it and why; ``outline.hidden`` says what the
+    processors removed, and why. Course staff get everything. ``view_as`` as for :func:`get_runtime`.
+    The learner-independent outline is cached per snapshot; a learner's outline costs a fixed number
+    of queries whatever the course's size. Choosing the learner's Variants of the course's selectors
+    may store them, so call it inside a unit of work (a request is one).
+
+    >>> outline = get_user_outline("course-v1:LcX+Demo+2026", request.user)
+    >>> [(s.display_name, s.accessible) for s in outline.sections[0].sequences]
+    """
+    runtime = get_runtime(user, course_key=course_key, view_as=view_as)
+    at_time = at or timezone.now()
+    outline = runtime.course_outline()
+    with unit_of_work():
+        decision = runtime.outline_decision(at_time)
+        schedule = learner_schedule(outline, runtime.learner_dates())
+    return user_course_outline(
+        outline, decision, schedule, user_id=runtime.learner_id, at_time=at_time, is_staff=not runtime.enforces_access
+    )
+
+
+def get_course_outline_data(course_key: str | CourseKey) -> CourseOutlineData:
+    """
+    The learner-independent outline of a course run's published content, with the field names of
+    learning_sequences' ``CourseOutlineData`` (so edx-platform can feed ``replace_course_outline``
+    from it), plus every block's access settings in ``blocks``. One query when cached.
+    """
+    return get_runtime(None, course_key=course_key).course_outline()
 
 
 # ---- selectors and Variants

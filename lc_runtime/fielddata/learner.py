@@ -70,12 +70,16 @@ class LearnerFieldData(FieldData):
     Learner-scoped fields of one learner in one course run, read through a per-runtime cache.
 
     ``user_id`` None means an anonymous visitor: their state lives in this object only and is
-    never stored.
+    never stored. So does what a block writes when ``persist`` is False: staff viewing the course as
+    a learner read that learner's state and change none of it.
     """
 
-    def __init__(self, store: LearnerStateStore, user_id: int | None, course_key: CourseKey) -> None:
+    def __init__(
+        self, store: LearnerStateStore, user_id: int | None, course_key: CourseKey, *, persist: bool = True
+    ) -> None:
         self.store = store
         self.user_id = user_id
+        self.persist = persist
         self.course_key = course_key
         self._loaded: dict[StateKey, dict[str, Any]] = {}
         # Keys written inside a unit of work: once that unit has ended (committed or rolled back),
@@ -121,7 +125,7 @@ class LearnerFieldData(FieldData):
         before using the block.) Nothing for anonymous visitors, whose state is never stored, nor
         for stores that cannot lock (the authors' preview store).
         """
-        if self.user_id is None:
+        if self.user_id is None or not self.persist:
             return
         lock = getattr(self.store, "lock", None)
         if lock is None:
@@ -178,7 +182,7 @@ class LearnerFieldData(FieldData):
         self._write({self.key_for(block, name): {name: DELETED}})
 
     def _write(self, by_key: dict[StateKey, dict[str, Any]]) -> None:
-        if self.user_id is None:
+        if self.user_id is None or not self.persist:
             for key, changes in by_key.items():
                 self._loaded[key] = merged_state(self._state(key), changes)
             return

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
+from django.utils import timezone
 from django.utils.html import escape
 from fs.memoryfs import MemoryFS
 from opaque_keys.edx.asides import AsideUsageKeyV2
@@ -37,6 +38,7 @@ from lc_runtime.blocks.scopes import is_learner
 from lc_runtime.conf import get_setting
 from lc_runtime.content.courses.api import BlockRecord, BlockRef, CourseTree, Mode, check_mode
 from lc_runtime.content.learners.api import LearnerStateStore, StoredVariant
+from lc_runtime.content.roles.api import course_roles, has_staff_access
 from lc_runtime.fielddata.authored import AuthoredFieldData, AuthoredFieldReadOnly
 from lc_runtime.fielddata.drafts import write_draft
 from lc_runtime.fielddata.learner import LearnerFieldData
@@ -44,6 +46,7 @@ from lc_runtime.fielddata.parse_cache import authored_values
 from lc_runtime.fielddata.routing import RuntimeFieldData
 from lc_runtime.fielddata.unit_of_work import current_unit, unit_of_work
 from lc_runtime.keys import InvalidKey, to_usage_key, usage_key_for
+from lc_runtime.outlines.api import AccessDecision, CourseOutlineData, course_outline, decide_access
 from lc_runtime.runtime import handler_urls
 from lc_runtime.runtime.events import XBlockEvent, deliver
 from lc_runtime.runtime.ids import CourseIdManager
@@ -66,7 +69,7 @@ from lc_runtime.selectors.block import block_class_for
 from lc_runtime.selectors.registry import selector_for_tag
 from lc_runtime.selectors.resolution import VariantResolver
 
-__all__ = ["LearningCoreRuntime", "NotASelector", "RuntimeOwnedChildren"]
+__all__ = ["BlockNotAccessible", "LearningCoreRuntime", "NotASelector", "RuntimeOwnedChildren"]
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,49 @@ def _owner_key(usage_key):
 
 class NotASelector(ValueError):
     """The usage key names a block that is not a selector."""
+
+
+class BlockNotAccessible(NoSuchUsage):
+    """
+    The learner may not reach this block: an outline processor closed it (or a block above it).
+
+    A ``NoSuchUsage`` (so callers that treat a missing block as a 404 keep doing so); ``processor`` and
+    ``reason`` say who closed it and why, for logs and staff tools.
+    """
+
+    def __init__(self, usage_key, processor: str, reason: str) -> None:
+        super().__init__(f"{usage_key} is not available to this learner: {reason} ({processor})")
+        self.usage_key, self.processor, self.reason = usage_key, processor, reason
+
+
+class _LearnerContext:
+    """The runtime's answers to outline processors (``lc_runtime.outlines.api.LearnerContext``)."""
+
+    def __init__(self, runtime: LearningCoreRuntime) -> None:
+        self._runtime = runtime
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return self._runtime.course_roles
+
+    def learner_dates(self):
+        return self._runtime.learner_dates()
+
+    def partition_groups(self):
+        return self._runtime.variants.partition_groups()
+
+    def assign_random_groups(self, partitions):
+        runtime = self._runtime
+        return runtime.variants.assign_partitions(partitions, runtime.get_block(runtime.root_usage_key))
+
+    def resolve_selectors(self) -> None:
+        runtime = self._runtime
+        runtime.variants.resolve_below(runtime.tree.blocks[runtime.tree.root])
+
+    def variant_members(self, selector_key):
+        runtime = self._runtime
+        record = runtime.record_of(selector_key)
+        return [runtime.usage_key_of(ref) for ref in runtime.variants.children_of(record)]
 
 
 class RuntimeOwnedChildren:
@@ -165,9 +211,14 @@ class LearningCoreRuntime(Runtime):
         mode: Mode,
         tree: CourseTree,
         learner_store: LearnerStateStore,
+        viewer=None,
+        partition_overrides: dict[int, int] | None = None,
     ) -> None:
         self.mode = check_mode(mode)
         self.user = user
+        # Staff viewing the course as ``user`` (or, with ``partition_overrides``, as a member of those
+        # groups): the learner's state and Variants are read, and nothing of theirs is written.
+        self.viewer = viewer
         self.learner_id: int | None = user.id if user is not None and user.is_authenticated else None
         self.course_key = course_key
         self.tree = tree
@@ -176,7 +227,7 @@ class LearningCoreRuntime(Runtime):
         self.authored = AuthoredFieldData(writable=(mode == "draft"), inherited=self._inherited_value)
         # ``learner_store`` is the learners' store, or for a draft runtime the authors' preview store
         # (lc_runtime.api.get_runtime chooses): the keys are the same, the stores apart.
-        self.learner = LearnerFieldData(learner_store, self.learner_id, course_key)
+        self.learner = LearnerFieldData(learner_store, self.learner_id, course_key, persist=viewer is None)
         self.field_data = RuntimeFieldData(self.authored, self.learner, self._structure_value)
         services = {
             "field-data": self.field_data,
@@ -209,10 +260,16 @@ class LearningCoreRuntime(Runtime):
             tree=tree,
             course_key=course_key,
             user_id=self.learner_id,
-            load_block=lambda ref: self.get_block(self.usage_key_of(ref)),
+            # Choosing Variants reads selectors whatever the learner may reach: the resolver never shows them.
+            load_block=self._built_block,
             usage_key_of=lambda ref: str(self.usage_key_of(ref)),
             publish=self.publish,
+            persist=viewer is None,
+            partition_overrides=partition_overrides,
         )
+        self._course_roles: frozenset[str] | None = None
+        self._access: AccessDecision | None = None
+        self._learner_dates: dict | None = None
 
     # ---- the deprecated Runtime.field_data property is replaced by our own attribute
     @property
@@ -233,8 +290,64 @@ class LearningCoreRuntime(Runtime):
         return anonymous_id_for(self.learner_id, str(self.course_key))
 
     @property
+    def course_roles(self) -> frozenset[str]:
+        """The user's roles in this course run (``LC_RUNTIME["ROLES"]``): asked once per runtime."""
+        if self._course_roles is None:
+            self._course_roles = course_roles(self.user, self.course_key)
+        return self._course_roles
+
+    @property
     def user_is_staff(self) -> bool:
-        return bool(self.user is not None and getattr(self.user, "is_staff", False))
+        """True if the user is course staff of this run (staff, instructor or limited staff)."""
+        return has_staff_access(self.course_roles)
+
+    # ---- who may reach what (lc_runtime.outlines)
+    def learner_dates(self) -> dict:
+        """The learner's dates from edx-when, ``{(usage key, field): date}``; read once per runtime."""
+        if self._learner_dates is None:
+            self._learner_dates = {}
+        return self._learner_dates
+
+    @property
+    def enforces_access(self) -> bool:
+        """
+        True when the outline processors decide what this runtime shows: published mode, for a learner
+        or visitor who is not course staff (authors, staff and system tasks with ``user=None`` see all).
+        """
+        return self.mode == "published" and self.user is not None and not self.user_is_staff
+
+    def course_outline(self) -> CourseOutlineData:
+        """The run's learner-independent outline (cached per snapshot: no query)."""
+        return course_outline(self.tree)
+
+    def access(self, at_time=None) -> AccessDecision:
+        """
+        What the outline processors close for this runtime's user, decided once per runtime (at the
+        first block it builds) or, given ``at_time``, for that time (not kept).
+
+        For course staff and where :attr:`enforces_access` is False, nothing is closed.
+        """
+        if at_time is None and self._access is not None:
+            return self._access
+        outline = self.course_outline()
+        decision = decide_access(
+            outline, self.user, at_time or timezone.now(), _LearnerContext(self),
+            is_staff=not self.enforces_access, for_runtime=at_time is None,
+        )
+        if at_time is None:
+            self._access = decision
+        return decision
+
+    def outline_decision(self, at_time) -> AccessDecision:
+        """The processors' decision for the whole outline at ``at_time``, selectors included (for outlines)."""
+        return decide_access(
+            self.course_outline(), self.user, at_time, _LearnerContext(self), is_staff=not self.enforces_access
+        )
+
+    def _closure(self, ref: BlockRef):
+        if not self.enforces_access or ref == self.tree.root:
+            return None
+        return self.access().closure_of(self.usage_key_of(ref))
 
     def get_policy(self, usage_id) -> dict:
         return {}
@@ -313,8 +426,20 @@ class LearningCoreRuntime(Runtime):
         block = self._blocks.get(key)
         if block is not None:
             return block
+        closure = self._closure(record.ref)
+        if closure is not None:
+            raise BlockNotAccessible(key, closure.processor, closure.reason)
         if self.chooses_variants and not self.variants.is_visible(record):
             raise NoSuchUsage(f"{key} is not in this learner's variant of its selector")
+        return self._built_block(record.ref, for_parent)
+
+    def _built_block(self, ref: BlockRef, for_parent=None) -> XBlock:
+        """The block ``ref`` names, built once per runtime, whoever may reach it (callers decide that)."""
+        record = self.tree.blocks[ref]
+        key = self.usage_key_of(ref)
+        block = self._blocks.get(key)
+        if block is not None:
+            return block
         block_class = self.mixologist.mix(self.load_block_type(record.block_type))
         if not self.authored.is_loaded(key):
             try:
@@ -359,10 +484,17 @@ class LearningCoreRuntime(Runtime):
         return self.mode == "published" and self.user is not None
 
     def _children_of(self, record: BlockRecord) -> list[BlockRef]:
-        """A block's children for this runtime: a selector's are the learner's Variant (authors: the pool)."""
+        """
+        A block's children for this runtime: a selector's are the learner's Variant (authors: the pool),
+        and what the outline processors close for the learner is left out.
+        """
         if record.pool_entity_id is not None and self.chooses_variants:
-            return self.variants.children_of(record)
-        return record.children
+            children = self.variants.children_of(record)
+        else:
+            children = record.children
+        if self.enforces_access:
+            children = [ref for ref in children if self._closure(ref) is None]
+        return children
 
     def get_children(self, block, usage_id_filter=None) -> list[XBlock]:
         """The runtime's answer to ``block.get_children()``: the tree's children (or Variant), in order."""
@@ -389,7 +521,7 @@ class LearningCoreRuntime(Runtime):
             record = self.tree.blocks[record.parent]
             parent_key = self.usage_key_of(record.ref)
             if not self.authored.is_loaded(parent_key):
-                self.get_block(parent_key)
+                self._built_block(record.ref)
             try:
                 return self.authored.value_of(parent_key, name)
             except KeyError:

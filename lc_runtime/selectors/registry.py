@@ -20,8 +20,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import cache
-from importlib.metadata import EntryPoint, entry_points
 
+from lc_runtime.plugins import AmbiguousPlugin, PluginError, load_entry_point, load_plugins
 from lc_runtime.selectors.base import Selector
 
 __all__ = [
@@ -39,14 +39,14 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "lc_runtime.selectors.v1"
-OVERRIDES_GROUP = f"{ENTRY_POINT_GROUP}.overrides"
+OVERRIDES_GROUP = f"{ENTRY_POINT_GROUP}.overrides"  # read by lc_runtime.plugins
 
 
-class SelectorPluginError(Exception):
+class SelectorPluginError(PluginError):
     """A selector plugin is installed wrongly."""
 
 
-class AmbiguousSelector(SelectorPluginError):
+class AmbiguousSelector(SelectorPluginError, AmbiguousPlugin):
     """Two installed plugins claim the same selector type name or OLX tag."""
 
 
@@ -58,33 +58,14 @@ class _Registry:
     ambiguous_tags: dict[str, AmbiguousSelector] = field(default_factory=dict)
 
 
-def _by_name(group: str) -> dict[str, list[EntryPoint]]:
-    found: dict[str, list[EntryPoint]] = {}
-    for entry_point in entry_points(group=group):
-        if entry_point.value not in {candidate.value for candidate in found.get(entry_point.name, [])}:
-            found.setdefault(entry_point.name, []).append(entry_point)
-    return found
-
-
-def _load(entry_point: EntryPoint) -> type[Selector]:
-    try:
-        loaded = entry_point.load()
-    except Exception as exc:  # an uninstallable plugin must name itself, not fail somewhere later
-        raise SelectorPluginError(
-            f"selector plugin {entry_point.name!r} ({entry_point.value}) failed to load: {exc}"
-        ) from exc
+def _check(loaded: type, name: str) -> str | None:
     if not (isinstance(loaded, type) and issubclass(loaded, Selector)):
-        raise SelectorPluginError(
-            f"selector plugin {entry_point.name!r} ({entry_point.value}) is not a Selector subclass"
-        )
-    if loaded.type_name != entry_point.name:
-        raise SelectorPluginError(
-            f"selector plugin {entry_point.value} declares type_name {loaded.type_name!r} "
-            f"but is registered as {entry_point.name!r}"
-        )
+        return "is not a Selector subclass"
+    if loaded.type_name != name:
+        return f"declares type_name {loaded.type_name!r} but is registered as {name!r}"
     if not loaded.olx_tags:
-        raise SelectorPluginError(f"selector plugin {entry_point.name!r} declares no olx_tags")
-    return loaded
+        return "declares no olx_tags"
+    return None
 
 
 def _claim_tags(registry: _Registry, selector_class: type[Selector], name: str) -> None:
@@ -100,31 +81,19 @@ def _claim_tags(registry: _Registry, selector_class: type[Selector], name: str) 
 @cache
 def _registry() -> _Registry:
     registry = _Registry()
-    chosen = _by_name(ENTRY_POINT_GROUP)
-    for name, overrides in _by_name(OVERRIDES_GROUP).items():
-        chosen[name] = overrides
-    for name, candidates in sorted(chosen.items()):
-        if len(candidates) > 1:
-            values = sorted(candidate.value for candidate in candidates)
-            error = AmbiguousSelector(
-                f"{len(candidates)} plugins register the selector {name!r}: {values}; uninstall one, "
-                f"or name the one to use in {OVERRIDES_GROUP}"
-            )
-            registry.errors[name] = error
-            log.error("%s", error)
-            for candidate in candidates:  # their tags are ambiguous too, wherever they are met
+    loaded = load_plugins(ENTRY_POINT_GROUP, "selector", _check)
+    for name, error in loaded.errors.items():
+        if name in loaded.ambiguous:
+            registry.errors[name] = ambiguous = AmbiguousSelector(str(error))
+            for candidate in loaded.ambiguous[name]:  # their tags are ambiguous too, wherever they are met
                 try:
-                    for tag in _load(candidate).olx_tags:
-                        registry.ambiguous_tags[tag] = error
-                except SelectorPluginError:
+                    for tag in load_entry_point(candidate, "selector", _check).olx_tags:
+                        registry.ambiguous_tags[tag] = ambiguous
+                except PluginError:
                     pass
-            continue
-        try:
-            selector_class = _load(candidates[0])
-        except SelectorPluginError as error:
-            registry.errors[name] = error
-            log.error("%s; blocks of its tags render as placeholders", error)
-            continue
+        else:
+            registry.errors[name] = SelectorPluginError(f"{error}; blocks of its tags render as placeholders")
+    for name, selector_class in loaded.classes.items():
         registry.classes[name] = selector_class
         _claim_tags(registry, selector_class, name)
     return registry

@@ -53,8 +53,15 @@ class VariantResolver:
         load_block: Callable[[BlockRef], XBlock],
         usage_key_of: Callable[[BlockRef], str],
         publish: Callable[[XBlock, str, dict], None],
+        persist: bool = True,
+        partition_overrides: Mapping[int, int] | None = None,
     ) -> None:
         self.tree, self.course_key, self.user_id = tree, course_key, user_id
+        # With ``persist`` False (staff viewing as a learner) the learner's stored Variants and groups are
+        # read, and what is drawn for them is shown but neither stored nor announced.
+        self.persist = persist
+        # Groups that replace the learner's stored ones (staff viewing as a member of a group).
+        self._overrides = dict(partition_overrides or {})
         # What the runtime lends: building blocks, naming them, and sending their events.
         self._load_block, self._usage_key_of, self._publish = load_block, usage_key_of, publish
         self._token = learner_data.new_writer_token()
@@ -96,7 +103,7 @@ class VariantResolver:
     def reset(self, proxy: BlockRecord) -> None:
         """Draw again for ``proxy``: the next generation of the learner's Variant, from a fresh seed."""
         self.children_of(proxy)
-        if self.user_id is None:
+        if self.user_id is None or not self.persist:
             self._chosen.pop(proxy.ref, None)
             return
         stored = self._stored_variants().get(proxy.pool_entity_id)
@@ -204,16 +211,30 @@ class VariantResolver:
         )
 
     def _send(self, block: XBlock, events: list[tuple[str, dict]]) -> None:
+        if not self.persist:
+            return
         for event_type, data in events:
             self._publish(block, event_type, data)
 
     # ---- partitions
 
-    def _assign_partitions(self, needs: Mapping[int, tuple[Mapping[str, Any], XBlock]]) -> None:
-        """Give the learner a group in every partition of ``needs`` that has none (or lost its group)."""
+    def partition_groups(self) -> dict[int, int]:
+        """The learner's group in each partition, as stored (one query, once per runtime), overrides applied."""
         if self._groups is None:
             user_id = self.user_id
-            self._groups = {} if user_id is None else learner_data.learner_partition_groups(user_id, self.course_key)
+            stored = {} if user_id is None else learner_data.learner_partition_groups(user_id, self.course_key)
+            self._groups = {**stored, **self._overrides}
+        return self._groups
+
+    def assign_partitions(self, partitions, block: XBlock) -> dict[int, int]:
+        """Give the learner a group in each of ``partitions`` (mappings) that has none; return their groups."""
+        self._assign_partitions({partition["id"]: (partition, block) for partition in partitions})
+        groups = self.partition_groups()
+        return {partition["id"]: groups[partition["id"]] for partition in partitions if partition["id"] in groups}
+
+    def _assign_partitions(self, needs: Mapping[int, tuple[Mapping[str, Any], XBlock]]) -> None:
+        """Give the learner a group in every partition of ``needs`` that has none (or lost its group)."""
+        self.partition_groups()
         missing: list[NewPartitionGroup] = []
         for partition_id, (partition, block) in needs.items():
             group_ids = sorted(group["id"] for group in partition.get("groups", []) if "id" in group)
@@ -222,7 +243,7 @@ class VariantResolver:
                 continue
             rng = seeded_random("partition", self.course_key, partition_id, self.user_id, *group_ids)
             chosen = rng.choice(group_ids)
-            if self.user_id is None:
+            if self.user_id is None or not self.persist:
                 self._groups[partition_id] = chosen
             elif current is None:
                 missing.append(NewPartitionGroup(partition_id, chosen))
@@ -271,6 +292,8 @@ class VariantResolver:
         if self.user_id is None:  # anonymous learners' draws are not kept
             for item in pending:
                 self._send(item.block, item.events)
+            return
+        if not self.persist:  # viewed by staff as this learner: shown, not kept, not announced
             return
         new = [item for item in pending if item.previous is None]
         if new:

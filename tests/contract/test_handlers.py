@@ -451,7 +451,8 @@ def test_a_learners_authored_write_in_a_handler_is_a_403_and_writes_nothing(
     (tmp_path / "course").mkdir()
     (tmp_path / "course.xml").write_text('<course url_name="2026" org="LcX" course="Writer"/>')
     (tmp_path / "course" / "2026.xml").write_text(
-        '<course display_name="Writer"><chapter url_name="c"><sequential url_name="s"><vertical url_name="v">'
+        '<course start="2026-01-01T00:00:00Z" display_name="Writer">'
+        '<chapter url_name="c"><sequential url_name="s"><vertical url_name="v">'
         '<lc_settings_writer url_name="writer" display_name="Original"/>'
         "</vertical></sequential></chapter></course>"
     )

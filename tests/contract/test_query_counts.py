@@ -58,7 +58,7 @@ def write_course(folder: Path, size: int, component=component) -> Path:
     (folder / "course").mkdir(parents=True)
     (folder / "course.xml").write_text('<course url_name="2026" org="LcX" course="Count"/>')
     (folder / "course" / "2026.xml").write_text(
-        '<course display_name="Query counts">'
+        '<course start="2026-01-01T00:00:00Z" display_name="Query counts">'
         '<chapter url_name="section" display_name="Section">'
         '<sequential url_name="subsection" display_name="Subsection">'
         f'<vertical url_name="unit" display_name="Unit">{"".join(component(i) for i in range(size))}</vertical>'

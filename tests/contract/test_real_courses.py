@@ -32,6 +32,7 @@ from django.db import transaction
 
 from lc_runtime import api
 from lc_runtime.blocks.placeholder import PlaceholderBlock
+from lc_runtime.content.roles.api import STAFF, grant_role
 from lc_runtime.olx.parsing import parse_olx
 from tests.conftest import shared_olx
 
@@ -174,7 +175,10 @@ class WalkedCourse:
 def _walk(name: str) -> WalkedCourse:
     caches["default"].clear()  # capa caches safe_exec results there: start clean
     result = api.import_olx(shared_olx(name))
-    learner = get_user_model().objects.create_user(username=f"learner-{name}", email=f"{name}@example.com")
+    # Course staff reach every block of the outline (what learners may reach is test_access.py's); like a
+    # learner, they see their own Variant of a selector.
+    learner = get_user_model().objects.create_user(username=f"staff-{name}", email=f"{name}@example.com")
+    grant_role(learner.id, result.course_key, STAFF)
     runtime = api.get_runtime(learner, course_key=result.course_key, mode="published")
     # The learner reaches only its Variants' members; a system runtime (no user) reaches whole pools.
     system = api.get_runtime(None, course_key=result.course_key, mode="published")

@@ -49,7 +49,7 @@ def write_course(folder: Path, kind: str, selectors: int, pool: int) -> Path:
             blocks.append(f"<split_test url_name=\"s{s}\" user_partition_id=\"7\" group_id_to_child='{mapping}'>"
                           f"{members}</split_test>")
     (course / "course" / "2026.xml").write_text(
-        '<course display_name="Many"><chapter url_name="c"><sequential url_name="q">'
+        '<course start="2026-01-01T00:00:00Z" display_name="Many"><chapter url_name="c"><sequential url_name="q">'
         f'<vertical url_name="unit"><html url_name="intro">Hello</html>{"".join(blocks)}</vertical>'
         "</sequential></chapter></course>"
     )

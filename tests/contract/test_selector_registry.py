@@ -12,6 +12,7 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
+from lc_runtime import plugins
 from lc_runtime.selectors import AmbiguousSelector, SelectorPluginError, registry
 from lc_runtime.selectors.item_bank import ItemBankSelector
 from lc_runtime.selectors.split_test import SplitTestSelector
@@ -29,7 +30,7 @@ def installed(monkeypatch, **groups: list[tuple[str, str]]) -> None:
         group.replace("__", "."): [EntryPoint(name, value, group.replace("__", ".")) for name, value in entries]
         for group, entries in groups.items()
     }
-    monkeypatch.setattr(registry, "entry_points", lambda group: by_group.get(group, []))
+    monkeypatch.setattr(plugins, "entry_points", lambda group: by_group.get(group, []))
 
 
 V1 = "lc_runtime__selectors__v1"

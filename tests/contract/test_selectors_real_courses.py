@@ -29,17 +29,21 @@ def visible_content(user, course_key: str, unit_key) -> list[str]:
         return shown
 
 
-def units_with(course_key: str, tags: set[str]) -> list:
+def units_with(course_key: str, tags: set[str], learner) -> list:
+    """The units holding selectors of ``tags`` that ``learner`` may reach (not staff-only, open)."""
     runtime = api.get_runtime(None, course_key=course_key, mode="draft")
+    access = api.get_runtime(learner, course_key=course_key).access()
     found = []
     for (block_type, _block_id), record in runtime.tree.blocks.items():
         if block_type in tags and record.pool_entity_id is not None:
-            found.append(runtime.usage_key_of(record.parent))
+            unit = runtime.usage_key_of(record.parent)
+            if access.closure_of(unit) is None:
+                found.append(unit)
     return sorted(set(found), key=str)
 
 
 def assert_learners_differ(course_key: str, tags: set[str], users) -> None:
-    units = units_with(course_key, tags)
+    units = units_with(course_key, tags, users[0])
     assert units, f"no unit with {tags} in {course_key}"
     for unit in units:
         seen = {tuple(visible_content(user, course_key, unit)) for user in users}

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Literal
 
 from django.core.cache import caches
@@ -102,6 +103,9 @@ class CourseTree:
     # The run's own course-level settings (start, end, ...), which override the course root's. Not part
     # of the cached snapshot: load_course_tree sets them from the run row it reads anyway.
     run_settings: dict = field(default_factory=dict)
+    # When the snapshot was made (its PublishLog's published_at, its DraftChangeLog's changed_at): read
+    # by the run's first query, set like ``run_settings``.
+    snapshot_at: datetime | None = None
 
     def ref_of_entity(self, entity_id: int) -> BlockRef | None:
         """The block an entity id stands for in this tree, or None."""
@@ -145,6 +149,8 @@ _pinned_versions: ContextVar[dict[int, PublishableEntityVersion] | None] = Conte
 # The log field of each branch's pointer row, and the field of that log record naming its log.
 _LOG_RECORD = {"published": "publish_log_record", "draft": "draft_log_record"}
 _LOG_OF_RECORD = {"published": "publish_log_id", "draft": "draft_change_log_id"}
+# When each mode's log was written.
+_LOG_TIME = {"published": "published_at", "draft": "changed_at"}
 
 # While an unpinned tree is built: the id of the log (PublishLog or DraftChangeLog) the snapshot was
 # read at. A pointer set by a later log raises _SnapshotMoved.
@@ -212,7 +218,9 @@ def load_course_tree(course_key: CourseKey, *, mode: Mode) -> CourseTree:
             f"root__{branch}__version__containerversion", *_pointer_related("root", branch), "pinned_publish_log"
         )
         .annotate(
-            snapshot=Subquery(latest_log.values("uuid")[:1]), snapshot_log_id=Subquery(latest_log.values("id")[:1])
+            snapshot=Subquery(latest_log.values("uuid")[:1]),
+            snapshot_log_id=Subquery(latest_log.values("id")[:1]),
+            snapshot_at=Subquery(latest_log.values(_LOG_TIME[mode])[:1]),
         )
         .filter(course_key=str(course_key))
         .first()
@@ -239,7 +247,8 @@ def load_course_tree(course_key: CourseKey, *, mode: Mode) -> CourseTree:
         else:
             tree = _build_snapshot_tree(run, root_version, branch, mode, snapshot)
         cache.set(cache_key, tree, TREE_CACHE_TIMEOUT, version=TREE_CACHE_VERSION)
-    return replace(tree, run_settings=dict(run.run_settings or {}))
+    snapshot_at = pin.published_at if pin is not None else run.snapshot_at
+    return replace(tree, run_settings=dict(run.run_settings or {}), snapshot_at=snapshot_at)
 
 
 def _build_snapshot_tree(run: CourseRun, root_version, branch: str, mode: Mode, snapshot: str) -> CourseTree:

@@ -32,7 +32,7 @@ LEARNER = 7
 BANK_ASSIGNED = "edx.itembankblock.content.assigned"
 
 COURSE_OLX = """
-<course display_name="Resolution">
+<course start="2026-01-01T00:00:00Z" display_name="Resolution">
   <chapter url_name="ch">
     <sequential url_name="seq">
       <vertical url_name="u1">

@@ -1,0 +1,1 @@
+"""Who may reach what: course outlines, outline processors, partition schemes. See the ``api`` module."""
