@@ -37,6 +37,8 @@ from lc_runtime.blocks.scopes import is_learner
 from lc_runtime.conf import get_setting
 from lc_runtime.content.courses.api import BlockRecord, BlockRef, CourseTree, Mode, check_mode
 from lc_runtime.content.learners.api import LearnerStateStore, StoredVariant
+from lc_runtime.content.roles.api import course_roles as ask_role_provider
+from lc_runtime.content.roles.api import has_staff_access
 from lc_runtime.fielddata.authored import AuthoredFieldData, AuthoredFieldReadOnly
 from lc_runtime.fielddata.drafts import write_draft
 from lc_runtime.fielddata.learner import LearnerFieldData
@@ -165,9 +167,12 @@ class LearningCoreRuntime(Runtime):
         mode: Mode,
         tree: CourseTree,
         learner_store: LearnerStateStore,
+        course_roles: frozenset[str] | None = None,
     ) -> None:
         self.mode = check_mode(mode)
         self.user = user
+        # The user's roles in the run: given by a caller that has asked already, else asked on first use.
+        self._course_roles = frozenset(course_roles) if course_roles is not None else None
         self.learner_id: int | None = user.id if user is not None and user.is_authenticated else None
         self.course_key = course_key
         self.tree = tree
@@ -188,7 +193,7 @@ class LearningCoreRuntime(Runtime):
             "completion": CompletionService(),
             "discussion_config_service": DiscussionConfigService(),
             "call_to_action": CallToActionService(),
-            "user": RuntimeUserService(user, str(course_key)),
+            "user": RuntimeUserService(user, str(course_key), roles=lambda: self.course_roles),
         }
         super().__init__(
             self.id_manager,
@@ -233,8 +238,16 @@ class LearningCoreRuntime(Runtime):
         return anonymous_id_for(self.learner_id, str(self.course_key))
 
     @property
+    def course_roles(self) -> frozenset[str]:
+        """The user's roles in this course run, by ``LC_RUNTIME["ROLES"]``: asked once per runtime, when first read."""
+        if self._course_roles is None:
+            self._course_roles = ask_role_provider(self.user, self.course_key)
+        return self._course_roles
+
+    @property
     def user_is_staff(self) -> bool:
-        return bool(self.user is not None and getattr(self.user, "is_staff", False))
+        """True if the user is course staff of this run (a role of ``STAFF_ROLES``), not merely Django staff."""
+        return has_staff_access(self.course_roles)
 
     def get_policy(self, usage_id) -> dict:
         return {}
