@@ -13,8 +13,10 @@ Every ``course_key`` argument takes a string or a ``CourseKey``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
@@ -47,8 +49,25 @@ from lc_runtime.content.courses.api import (
     unpin_run,
     update_run_settings,
 )
-from lc_runtime.content.learners.api import get_learner_state_store, get_preview_state_store, variants_of_selector
-from lc_runtime.content.roles.api import course_roles, has_staff_access
+from lc_runtime.content.learners.api import (
+    get_learner_state_store,
+    get_preview_state_store,
+    learners_by_partition,
+    learners_by_partition_group,
+    remove_partition_group,
+    set_partition_group,
+    variants_of_selector,
+)
+from lc_runtime.content.roles import api as role_store
+from lc_runtime.content.roles.api import (
+    AUTHOR_ROLES,
+    COURSE_ROLES,
+    STAFF_ROLES,
+    UnknownRole,
+    course_roles,
+    has_author_access,
+    has_staff_access,
+)
 from lc_runtime.fielddata.unit_of_work import unit_of_work
 from lc_runtime.keys import InvalidKey, to_course_key, to_usage_key, usage_key_for
 from lc_runtime.olx.exporter import ExportError, ExportResult, export_course
@@ -62,10 +81,12 @@ from lc_runtime.runtime.static_urls import asset_url as static_asset_url
 from lc_runtime.selectors.block import selector_block_classes
 
 __all__ = [
+    "AUTHOR_ROLES",
     "AssetError",
     "AssetTooLarge",
     "BlockNotAccessible",
     "CourseOutlineData",
+    "COURSE_ROLES",
     "CourseNotFound",
     "CourseNotPublished",
     "CourseRunError",
@@ -84,26 +105,38 @@ __all__ = [
     "OlxError",
     "PublishSummary",
     "PublishedSnapshot",
+    "STAFF_ROLES",
     "SnapshotNotFound",
     "StoredAsset",
     "SelectorVariant",
     "StrictImportError",
+    "UnknownGroup",
+    "UnknownRole",
     "VariantLearners",
     "XBlockEvent",
     "asset_url",
+    "assign_group",
+    "course_roles",
     "create_run",
     "delete_asset",
     "find_asset",
     "export_olx",
     "get_runtime",
     "get_variant",
+    "grant_role",
+    "has_author_access",
+    "has_staff_access",
     "import_olx",
     "list_assets",
     "learners_by_variant",
+    "list_groups",
+    "list_roles",
     "list_runs",
     "list_snapshots",
     "pin_run",
     "publish",
+    "remove_group",
+    "revoke_role",
     "save_asset",
     "unit_of_work",
     "unpin_run",
@@ -218,10 +251,14 @@ def get_runtime(
     A runtime for ``user`` in a course run: ``published`` (what learners see, LMS) or ``draft`` (Studio).
 
     ``user`` is a Django user, an ``AnonymousUser`` or None (a system task, which sees everything).
-    Draft runtimes are for course staff (``LC_RUNTIME["ROLES"]``) or None only: learners never see
-    drafts. In a published runtime a learner reaches only what the outline processors leave them
-    (``get_block`` raises :class:`BlockNotAccessible` for the rest, ``get_children`` leaves it out);
-    course staff reach everything. Loading the tree costs one query when cached.
+    Draft runtimes are for the course's authors (or None) only: users whose roles in the run
+    (``LC_RUNTIME["ROLES"]``; by default Django staff, and holders of ``staff`` or ``instructor`` in
+    lc-runtime's table) pass :func:`has_author_access`; anyone else gets PermissionDenied, as learners
+    never see drafts. In a published runtime a learner reaches only what the outline processors leave
+    them (``get_block`` raises :class:`BlockNotAccessible` for the rest, ``get_children`` leaves it
+    out); course staff (:func:`has_staff_access`) reach everything. ``runtime.course_roles`` and
+    ``runtime.user_is_staff`` say what the user is in the run. Loading the tree costs one query when
+    cached; the roles one more, asked when first needed (at once for a draft runtime).
     Learner-scoped state goes to ``LC_RUNTIME["LEARNER_STATE_STORE"]``; in a draft runtime, the
     author's preview state goes to ``LC_RUNTIME["PREVIEW_STATE_STORE"]`` instead (by default
     ephemeral, in Django's cache), so it never reaches learners.
@@ -235,15 +272,19 @@ def get_runtime(
     """
     check_mode(mode)
     key = to_course_key(course_key)
-    if mode == "draft" and user is not None and not has_staff_access(course_roles(user, key)):
-        raise PermissionDenied("Only course staff may use a draft (authoring) runtime")
+    roles = None
+    if mode == "draft" and user is not None:
+        roles = course_roles(user, key)  # handed to the runtime, which would otherwise ask again
+        if not has_author_access(roles):
+            raise PermissionDenied(f"Only the course's staff and instructors may use a draft runtime of {key}")
     viewer = None
     overrides = None
     if view_as is not None:
         if mode != "published":
             raise ValueError("view_as is for published runtimes: authors see drafts as themselves")
-        if user is None or not has_staff_access(course_roles(user, key)):
+        if user is None or not has_staff_access(roles := course_roles(user, key)):
             raise PermissionDenied("Only course staff may view a course as someone else")
+        roles = None  # the runtime's user is the one viewed, whose roles it asks for itself
         viewer = user
         if isinstance(view_as, ViewAsGroup):
             user, overrides = AnonymousUser(), {view_as.partition_id: view_as.group_id}
@@ -252,7 +293,8 @@ def get_runtime(
     tree = load_course_tree(key, mode=mode)
     store = get_preview_state_store() if mode == "draft" else get_learner_state_store()
     return LearningCoreRuntime(
-        user, key, mode=mode, tree=tree, learner_store=store, viewer=viewer, partition_overrides=overrides
+        user, key, mode=mode, tree=tree, learner_store=store, course_roles=roles, viewer=viewer,
+        partition_overrides=overrides,
     )
 
 
@@ -378,6 +420,132 @@ def learners_by_variant(course_key: str | CourseKey, usage_key: str | UsageKey) 
     return sorted(grouped.values(), key=lambda entry: (entry.group_id is None, entry.group_id, -len(entry.user_ids)))
 
 
+# ---- course roles and partition groups: who is staff in a run, which group a learner is in
+
+
+class UnknownGroup(ValueError):
+    """A group id that the partition, as the course declares it (``user_partitions``), does not have."""
+
+
+def _existing_run(course_key: str | CourseKey) -> CourseKey:
+    """``course_key`` as a key, if the run exists: InvalidKey or CourseNotFound otherwise (one query)."""
+    key = to_course_key(course_key)
+    if package_for_run(str(key)) is None:
+        raise CourseNotFound(f"No course run {key}")
+    return key
+
+
+def _user_id(user) -> int:
+    """The id of ``user``: a Django user or a user id (anonymous users hold no role nor group)."""
+    user_id = user if isinstance(user, int) else getattr(user, "id", None)
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        raise ValueError(f"{user!r} is neither a user nor a user id")
+    return user_id
+
+
+def grant_role(course_key: str | CourseKey, user, role: str) -> bool:
+    """
+    Give ``user`` (a Django user or a user id) ``role`` in a course run, in lc-runtime's role table.
+
+    ``role`` is one of :data:`COURSE_ROLES`: ``staff``, ``instructor``, ``limited_staff``,
+    ``beta_tester``. Returns False if the user held it already (nothing written). The default
+    ``LC_RUNTIME["ROLES"]`` reads this table; a host's own provider may not. Raises
+    :class:`InvalidKey`, :class:`CourseNotFound` or :class:`UnknownRole`, writing nothing.
+
+    >>> grant_role("course-v1:LcX+Demo+2026", author, "staff")
+    True
+    >>> get_runtime(author, course_key="course-v1:LcX+Demo+2026", mode="draft").user_is_staff
+    True
+    """
+    key = _existing_run(course_key)
+    return role_store.grant_role(_user_id(user), key, role)
+
+
+def revoke_role(course_key: str | CourseKey, user, role: str) -> bool:
+    """
+    Take ``role`` in a course run from ``user`` (a Django user or a user id); False if they did not hold it.
+
+    Django staff stay staff everywhere by the default provider: that is their ``is_staff``, not a row.
+    Raises :class:`InvalidKey`, :class:`CourseNotFound` or :class:`UnknownRole`, writing nothing.
+    """
+    key = _existing_run(course_key)
+    return role_store.revoke_role(_user_id(user), key, role)
+
+
+def list_roles(course_key: str | CourseKey) -> dict[str, list[int]]:
+    """
+    The roles granted in a course run by lc-runtime's table, each with the ids of its holders, sorted.
+
+    Not listed: Django staff (staff everywhere by the default provider) and roles a host's provider
+    finds elsewhere. Raises :class:`InvalidKey` or :class:`CourseNotFound`.
+    """
+    return role_store.role_holders(_existing_run(course_key))
+
+
+def _course_partition(course_key: CourseKey, partition_id: int) -> Mapping[str, Any] | None:
+    """The partition ``partition_id`` as the course declares it in ``user_partitions``, or None."""
+    try:
+        runtime = get_runtime(None, course_key=course_key)
+    except CourseNotPublished:  # learners see nothing yet: the partitions are those being authored
+        runtime = get_runtime(None, course_key=course_key, mode="draft")
+    partitions = getattr(runtime.get_block(runtime.root_usage_key), "user_partitions", None) or []
+    return next((p for p in partitions if isinstance(p, Mapping) and p.get("id") == partition_id), None)
+
+
+def assign_group(course_key: str | CourseKey, user, partition_id: int, group_id: int) -> int | None:
+    """
+    Put a learner (a Django user or a user id) in ``group_id`` of a partition of a course run.
+
+    For groups that nothing in lc-runtime assigns on its own (cohorts, enrollment tracks) and to put
+    someone in one arm of an experiment: the learner's split tests on the partition read this group.
+    Returns the group the learner was in before, or None. A partition the course declares
+    (``user_partitions``, as published, or as drafted before a first publish) must have the group;
+    others (edx-platform's enrollment-track partition, say) are taken as given. Raises
+    :class:`InvalidKey`, :class:`CourseNotFound` or :class:`UnknownGroup`, writing nothing.
+
+    >>> assign_group("course-v1:LcX+Demo+2026", learner, partition_id=50, group_id=2)   # in no group before
+    >>> assign_group("course-v1:LcX+Demo+2026", learner, partition_id=50, group_id=1)   # moved from group 2
+    2
+    """
+    key = _existing_run(course_key)
+    user_id = _user_id(user)
+    partition = _course_partition(key, partition_id)
+    if partition is not None:
+        groups = {group.get("id"): group.get("name", "") for group in partition.get("groups", [])}
+        if group_id not in groups:
+            named = ", ".join(f"{gid} ({name})" for gid, name in groups.items())
+            raise UnknownGroup(
+                f"partition {partition_id} ({partition.get('name', '')}) of {key} has no group {group_id}; "
+                f"its groups: {named or 'none'}"
+            )
+    return set_partition_group(user_id, key, partition_id, group_id)
+
+
+def remove_group(course_key: str | CourseKey, user, partition_id: int) -> bool:
+    """
+    Take a learner (a Django user or a user id) out of its group in a partition; False if it had none.
+
+    In a random partition, the learner's next visit to a split test on it draws a group again.
+    Raises :class:`InvalidKey` or :class:`CourseNotFound`.
+    """
+    key = _existing_run(course_key)
+    return remove_partition_group(_user_id(user), key, partition_id)
+
+
+def list_groups(course_key: str | CourseKey, partition_id: int | None = None) -> dict[int, dict[int, list[int]]]:
+    """
+    ``{partition: {group: [learner ids]}}``: the learners in each group of a course run, assigned by hand or
+    drawn (random partitions), for every partition that has any or for ``partition_id`` only.
+
+    Raises :class:`InvalidKey` or :class:`CourseNotFound`.
+    """
+    key = _existing_run(course_key)
+    if partition_id is None:
+        return learners_by_partition(key)
+    by_group = learners_by_partition_group(key, partition_id)
+    return {partition_id: by_group} if by_group else {}
+
+
 # ---- Static files: a contentstore-like API over Learning Core media (docs/decisions/0010-static-assets.md)
 
 
@@ -461,7 +629,8 @@ def list_assets(course_key: str | CourseKey, *, mode: Mode = "published") -> lis
 
 def asset_url(course_key: str | CourseKey, path: str, *, mode: Mode = "published") -> str:
     """
-    The URL ``lc_runtime.web`` serves a static file of a course at (drafts: staff only). No query.
+    The URL ``lc_runtime.web`` serves a static file of a course at (drafts: to its staff and instructors
+    only). No query.
 
     >>> asset_url("course-v1:LcX+Demo+2026", "Why use CSS.png")
     '/lc-runtime/assets/course-v1:LcX+Demo+2026/Why%20use%20CSS.png'

@@ -5,16 +5,23 @@ The ``lc-runtime`` command.
     lc-runtime export KEY DEST [--draft] [--overwrite] [--json]   (DEST: a folder or a path ending in .tar.gz)
     lc-runtime publish KEY
     lc-runtime variants USAGE_KEY [--json]
-    lc-runtime tree KEY [--user NAME] [--draft]
-    lc-runtime render USAGE_KEY --user NAME [--view student_view] [--draft] [--text | --pretty]
+    lc-runtime tree KEY [--user NAME] [--staff | --draft]
+    lc-runtime render USAGE_KEY --user NAME [--view student_view] [--staff | --draft] [--text | --pretty]
     lc-runtime handle USAGE_KEY HANDLER [SUFFIX] --user NAME [--post NAME=VALUE ...]
     lc-runtime runs list [KEY] | create FROM_KEY NEW_KEY | pin KEY [SNAPSHOT] | unpin KEY | set KEY
                     | snapshots KEY   (each with --json; create and set take --start, --end, ...)
+    lc-runtime roles grant KEY USERNAME ROLE | revoke KEY USERNAME ROLE | list KEY   (each with --json)
+    lc-runtime groups assign KEY USERNAME --partition ID --group ID | remove KEY USERNAME --partition ID
+                      | list KEY [--partition ID]   (each with --json)
 
 It runs with ``lc_runtime.standalone.settings`` unless ``DJANGO_SETTINGS_MODULE`` names others, and
 brings that database up to date first. ``--user NAME`` names a Django user, created (as a learner)
-if missing, so the demo can show different learners. ``--draft`` treats that user as staff for the one
-command, without saving it: the stored user stays as it was.
+if missing, so the demo can show different learners; what the user may see is their roles in the
+course run (``LC_RUNTIME["ROLES"]``, given with ``roles grant``). ``--draft`` (the draft, as an author)
+and ``--staff`` (the published course, as course staff) are for one command what a role is for good: a
+user whose roles already make them that is used as they are, anyone else counts as Django staff for
+the command, never saved (the default role provider makes Django staff ``staff`` in every course).
+``roles`` and ``groups`` name existing users only: an unknown name is an error, not a new user.
 """
 
 from __future__ import annotations
@@ -28,7 +35,15 @@ import time
 import warnings
 
 STANDALONE_SETTINGS = "lc_runtime.standalone.settings"
-DRAFT_STAFF = "the user counts as staff for this command only (the stored user is not changed)"
+DRAFT_STAFF = (
+    "unless their course roles let them see drafts, the user counts as Django staff for this command only "
+    "(the stored user is not changed)"
+)
+ACT_AS_STAFF = (
+    "see the published course as its staff do: unless their course roles make them course staff, the user "
+    "counts as Django staff for this command only (the stored user is not changed)"
+)
+ROLE_NAMES = "staff, instructor, limited_staff or beta_tester"  # lc_runtime.content.roles.api.COURSE_ROLES
 
 
 def _setup_django() -> None:
@@ -44,15 +59,49 @@ def _setup_django() -> None:
         call_command("migrate", verbosity=0, interactive=False)
 
 
-def _user(name: str | None, *, staff: bool = False):
+def _user(name: str | None, *, course_key=None, acting_as: str | None = None):
+    """
+    The Django user called ``name``, created (as a learner) if missing; None without a name.
+
+    ``acting_as`` (``"staff"``: ``--staff``; ``"author"``: ``--draft``) makes the user count as that in
+    ``course_key`` for this command. A user whose roles there already say so is used as they are, so
+    blocks see their real role (an instructor stays an instructor); anyone else is made Django staff
+    in memory, never saved, which the default role provider counts as ``staff`` in every course.
+    """
     if name is None:
         return None
     from django.contrib.auth import get_user_model
 
-    user, created = get_user_model().objects.get_or_create(username=name)
-    if staff:
-        user.is_staff = True  # for this command only: never saved
+    from lc_runtime import api
+
+    user, _created = get_user_model().objects.get_or_create(username=name)
+    if acting_as is not None:
+        enough = api.has_author_access if acting_as == "author" else api.has_staff_access
+        if not enough(api.course_roles(user, course_key)):
+            user.is_staff = True  # for this command only: never saved
     return user
+
+
+def _existing_user(name: str):
+    """The Django user called ``name``; CommandFailed if there is none (roles and groups create no users)."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(username=name).first()
+    if user is None:
+        raise CommandFailed(f"no user named {name!r}: create the user first (nothing was written)")
+    return user
+
+
+def _usernames(user_ids) -> dict[int, str | None]:
+    """The username of each id, in one query (None for an id that names no user any more)."""
+    from django.contrib.auth import get_user_model
+
+    found = dict(get_user_model().objects.filter(pk__in=set(user_ids)).values_list("pk", "username"))
+    return {user_id: found.get(user_id) for user_id in user_ids}
+
+
+def _named(user_id: int, username: str | None) -> str:
+    return f"{username} ({user_id})" if username is not None else f"(no user {user_id})"
 
 
 # Progress tags that count a file (the importer calls progress("static") per static file); any other
@@ -191,10 +240,17 @@ def cmd_publish(args) -> int:
     return 0
 
 
+def _acting_as(args) -> str | None:
+    """What ``--draft`` / ``--staff`` ask the user to count as (see :func:`_user`)."""
+    if args.draft:
+        return "author"
+    return "staff" if args.staff else None
+
+
 def cmd_tree(args) -> int:
     from lc_runtime import api
 
-    user = _user(args.user, staff=args.draft)
+    user = _user(args.user, course_key=args.course_key, acting_as=_acting_as(args))
     with api.unit_of_work():
         runtime = api.get_runtime(user, course_key=args.course_key, mode="draft" if args.draft else "published")
 
@@ -258,7 +314,7 @@ def cmd_render(args) -> int:
     from lc_runtime.keys import to_usage_key
 
     key = to_usage_key(args.usage_key)
-    user = _user(args.user, staff=args.draft)
+    user = _user(args.user, course_key=key.course_key, acting_as=_acting_as(args))
     with api.unit_of_work():
         runtime = api.get_runtime(user, course_key=key.course_key, mode="draft" if args.draft else "published")
         fragment = runtime.render(runtime.get_block(key), args.view)
@@ -432,6 +488,128 @@ def cmd_variants(args) -> int:
     return 0
 
 
+def add_roles_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``roles`` (shared with the ``lc_runtime_roles`` management command)."""
+    actions = parser.add_subparsers(dest="roles_action", required=True, metavar="ACTION")
+    for action, help_text in (("grant", "give a user a role in a course run"),
+                              ("revoke", "take a role in a course run from a user")):
+        p = actions.add_parser(action, help=help_text)
+        p.add_argument("course_key")
+        p.add_argument("username", help="an existing user")
+        p.add_argument("role", help=ROLE_NAMES)
+    p = actions.add_parser("list", help="the roles granted in a course run, with their holders")
+    p.add_argument("course_key")
+    for p in actions.choices.values():
+        p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _provider_note() -> str | None:
+    """What a reader of the role table should know about the configured provider, if anything."""
+    from lc_runtime.conf import DEFAULTS, get_setting
+
+    if get_setting("ROLES") == DEFAULTS["ROLES"]:
+        return "Django staff are staff in every course run and are not listed."
+    return f"LC_RUNTIME['ROLES'] is {get_setting('ROLES')!r}: that provider decides roles, it may not read this table."
+
+
+def cmd_roles(args) -> int:
+    from lc_runtime import api
+
+    if args.roles_action == "list":
+        holders = api.list_roles(args.course_key)
+        names = _usernames([user_id for user_ids in holders.values() for user_id in user_ids])
+        rows = [{"role": role, "user_id": user_id, "username": names[user_id]}
+                for role, user_ids in holders.items() for user_id in user_ids]
+        if args.json:
+            print(json.dumps(rows, indent=2))
+            return 0
+        if not rows:
+            print(f"No role is granted in {args.course_key}.")
+        for role, user_ids in holders.items():
+            print(f"{role:<14} {', '.join(_named(user_id, names[user_id]) for user_id in user_ids)}")
+        print(f"({_provider_note()})")
+        return 0
+    user = _existing_user(args.username)
+    if args.roles_action == "grant":
+        changed = api.grant_role(args.course_key, user, args.role)
+        message = (f"Granted {args.role} in {args.course_key} to {user.username}." if changed
+                   else f"{user.username} holds {args.role} in {args.course_key} already: nothing changed.")
+    else:
+        changed = api.revoke_role(args.course_key, user, args.role)
+        message = (f"Revoked {args.role} in {args.course_key} from {user.username}." if changed
+                   else f"{user.username} does not hold {args.role} in {args.course_key}: nothing changed.")
+    if args.json:
+        print(json.dumps({"course_key": args.course_key, "username": user.username, "user_id": user.id,
+                          "role": args.role, "changed": changed}, indent=2))
+    else:
+        print(message)
+    return 0
+
+
+def add_groups_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``groups`` (shared with the ``lc_runtime_groups`` management command)."""
+    actions = parser.add_subparsers(dest="groups_action", required=True, metavar="ACTION")
+    p = actions.add_parser("assign", help="put a learner in a group of a partition (a cohort, a track, an arm)")
+    p.add_argument("course_key")
+    p.add_argument("username", help="an existing user")
+    p.add_argument("--partition", type=int, required=True, metavar="ID", help="the user partition's id")
+    p.add_argument("--group", type=int, required=True, metavar="ID", help="the group's id in that partition")
+    p = actions.add_parser("remove", help="take a learner out of its group in a partition")
+    p.add_argument("course_key")
+    p.add_argument("username", help="an existing user")
+    p.add_argument("--partition", type=int, required=True, metavar="ID", help="the user partition's id")
+    p = actions.add_parser("list", help="the learners in each group of a course run's partitions")
+    p.add_argument("course_key")
+    p.add_argument("--partition", type=int, metavar="ID", help="this partition only")
+    for p in actions.choices.values():
+        p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def cmd_groups(args) -> int:
+    from lc_runtime import api
+
+    if args.groups_action == "list":
+        partitions = api.list_groups(args.course_key, args.partition)
+        names = _usernames([user_id for groups in partitions.values() for ids in groups.values() for user_id in ids])
+        if args.json:
+            print(json.dumps([
+                {"partition_id": partition_id, "group_id": group_id, "user_id": user_id, "username": names[user_id]}
+                for partition_id, groups in partitions.items() for group_id, ids in groups.items() for user_id in ids
+            ], indent=2))
+            return 0
+        if not partitions:
+            print(f"No learner is in a group of {args.course_key}" + (
+                f" in partition {args.partition}." if args.partition is not None else "."))
+        for partition_id, groups in partitions.items():
+            print(f"partition {partition_id}:")
+            for group_id, ids in groups.items():
+                print(f"  group {group_id}: {', '.join(_named(user_id, names[user_id]) for user_id in ids)}")
+        return 0
+    user = _existing_user(args.username)
+    if args.groups_action == "assign":
+        previous = api.assign_group(args.course_key, user, args.partition, args.group)
+        changed = previous != args.group
+        result = {"group_id": args.group, "previous_group_id": previous}
+        where = f"group {args.group} of partition {args.partition} in {args.course_key}"
+        if not changed:
+            message = f"{user.username} is in {where} already: nothing changed."
+        else:
+            was = f" (was in group {previous})" if previous is not None else ""
+            message = f"Put {user.username} in {where}{was}."
+    else:
+        changed = api.remove_group(args.course_key, user, args.partition)
+        result = {}
+        where = f"partition {args.partition} in {args.course_key}"
+        message = (f"Took {user.username} out of their group of {where}." if changed
+                   else f"{user.username} is in no group of {where}: nothing changed.")
+    if args.json:
+        print(json.dumps({"course_key": args.course_key, "username": user.username, "user_id": user.id,
+                          "partition_id": args.partition, **result, "changed": changed}, indent=2))
+    else:
+        print(message)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lc-runtime", description="Courses in Learning Core, served as XBlocks.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -444,6 +622,9 @@ def build_parser() -> argparse.ArgumentParser:
          cmd_export),
         ("runs", "list, create, pin and unpin the runs of a course", add_runs_arguments, cmd_runs),
         ("variants", "which learners see which content of one selector", add_variants_arguments, cmd_variants),
+        ("roles", "grant, revoke and list course roles (staff, instructor, ...)", add_roles_arguments, cmd_roles),
+        ("groups", "put learners in groups of partitions (cohorts, enrollment tracks), list them",
+         add_groups_arguments, cmd_groups),
     )
     for name, help_text, add_arguments, function in shared:
         p = commands.add_parser(name, help=help_text)
@@ -457,14 +638,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("tree", help="print a course run's tree")
     p.add_argument("course_key")
     p.add_argument("--user", help="show the tree as this user sees it")
-    p.add_argument("--draft", action="store_true", help=f"the draft (authoring) tree; {DRAFT_STAFF}")
+    seen_as = p.add_mutually_exclusive_group()
+    seen_as.add_argument("--staff", action="store_true", help=ACT_AS_STAFF)
+    seen_as.add_argument("--draft", action="store_true", help=f"the draft (authoring) tree; {DRAFT_STAFF}")
     p.set_defaults(func=cmd_tree)
 
     p = commands.add_parser("render", help="render a block's view as HTML for a user")
     p.add_argument("usage_key")
     p.add_argument("--user", required=True)
     p.add_argument("--view", default="student_view")
-    p.add_argument("--draft", action="store_true", help=f"render the draft; {DRAFT_STAFF}")
+    seen_as = p.add_mutually_exclusive_group()
+    seen_as.add_argument("--staff", action="store_true", help=ACT_AS_STAFF)
+    seen_as.add_argument("--draft", action="store_true", help=f"render the draft; {DRAFT_STAFF}")
     p.add_argument("--text", action="store_true", help="print the readable text instead of HTML")
     p.add_argument("--pretty", action="store_true", help="print the HTML with nested elements on indented lines")
     p.set_defaults(func=cmd_render)
@@ -481,15 +666,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def known_error_message(exc: Exception) -> str | None:
     """The one-line message for an error a command reports without a traceback, or None for a bug."""
+    from django.core.exceptions import PermissionDenied
     from xblock.exceptions import NoSuchUsage
 
     from lc_runtime import api
 
     known = (
-        api.CourseNotFound, api.CourseNotPublished, api.InvalidKey, api.OlxError, api.CourseRunError, api.NotASelector
+        api.CourseNotFound, api.CourseNotPublished, api.InvalidKey, api.OlxError, api.CourseRunError, api.NotASelector,
+        api.UnknownRole, api.UnknownGroup,
     )
     if isinstance(exc, NoSuchUsage):
         return f"no such block: {exc}"
+    if isinstance(exc, PermissionDenied):
+        return f"{exc} (grant a role with 'lc-runtime roles grant')"
     if isinstance(exc, (CommandFailed, *known)):
         return str(exc)
     return None

@@ -22,8 +22,9 @@ key                            meaning
                                derived from ``SECRET_KEY``); changing it changes new draws only
 ``IMPORT_UNPACK_DIR``          folder under which archives are unpacked for import (default:
                                ``lc-runtime-imports-<uid>`` in the system's temporary folder)
-``ROLES``                      ``"module:callable"``: ``(user, course_key) -> set of role names``
-                               (default: Django ``is_staff`` plus lc-runtime's course-role table)
+``ROLES``                      ``"module:callable"``: ``(user, CourseKey) -> role names``, asked by
+                               every staff-only check (default: Django ``is_staff`` users are
+                               ``staff`` everywhere, plus lc-runtime's course-role table)
 =============================  =============================================================
 """
 

@@ -38,7 +38,8 @@ from lc_runtime.blocks.scopes import is_learner
 from lc_runtime.conf import get_setting
 from lc_runtime.content.courses.api import BlockRecord, BlockRef, CourseTree, Mode, check_mode
 from lc_runtime.content.learners.api import LearnerStateStore, StoredVariant
-from lc_runtime.content.roles.api import course_roles, has_staff_access
+from lc_runtime.content.roles.api import course_roles as ask_role_provider
+from lc_runtime.content.roles.api import has_staff_access
 from lc_runtime.fielddata.authored import AuthoredFieldData, AuthoredFieldReadOnly
 from lc_runtime.fielddata.drafts import write_draft
 from lc_runtime.fielddata.learner import LearnerFieldData
@@ -211,11 +212,14 @@ class LearningCoreRuntime(Runtime):
         mode: Mode,
         tree: CourseTree,
         learner_store: LearnerStateStore,
+        course_roles: frozenset[str] | None = None,
         viewer=None,
         partition_overrides: dict[int, int] | None = None,
     ) -> None:
         self.mode = check_mode(mode)
         self.user = user
+        # The user's roles in the run: given by a caller that has asked already, else asked on first use.
+        self._course_roles = frozenset(course_roles) if course_roles is not None else None
         # Staff viewing the course as ``user`` (or, with ``partition_overrides``, as a member of those
         # groups): the learner's state and Variants are read, and nothing of theirs is written.
         self.viewer = viewer
@@ -239,7 +243,7 @@ class LearningCoreRuntime(Runtime):
             "completion": CompletionService(),
             "discussion_config_service": DiscussionConfigService(),
             "call_to_action": CallToActionService(),
-            "user": RuntimeUserService(user, str(course_key)),
+            "user": RuntimeUserService(user, str(course_key), roles=lambda: self.course_roles),
         }
         super().__init__(
             self.id_manager,
@@ -267,7 +271,6 @@ class LearningCoreRuntime(Runtime):
             persist=viewer is None,
             partition_overrides=partition_overrides,
         )
-        self._course_roles: frozenset[str] | None = None
         self._access: AccessDecision | None = None
         self._learner_dates: dict | None = None
 
@@ -291,14 +294,14 @@ class LearningCoreRuntime(Runtime):
 
     @property
     def course_roles(self) -> frozenset[str]:
-        """The user's roles in this course run (``LC_RUNTIME["ROLES"]``): asked once per runtime."""
+        """The user's roles in this course run, by ``LC_RUNTIME["ROLES"]``: asked once per runtime, when first read."""
         if self._course_roles is None:
-            self._course_roles = course_roles(self.user, self.course_key)
+            self._course_roles = ask_role_provider(self.user, self.course_key)
         return self._course_roles
 
     @property
     def user_is_staff(self) -> bool:
-        """True if the user is course staff of this run (staff, instructor or limited staff)."""
+        """True if the user is course staff of this run (a role of ``STAFF_ROLES``), not merely Django staff."""
         return has_staff_access(self.course_roles)
 
     # ---- who may reach what (lc_runtime.outlines)

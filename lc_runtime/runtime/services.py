@@ -4,7 +4,8 @@ The services the runtime offers blocks, each with a safe default for use outside
 =========================  ==================================================================
 service                    default behaviour
 =========================  ==================================================================
-``user``                   the runtime's Django user, with edx-platform's ``opt_attrs`` keys
+``user``                   the runtime's Django user, with edx-platform's ``opt_attrs`` keys; staff and
+                           role from the user's course roles (``LC_RUNTIME["ROLES"]``)
 ``i18n``                   Django's translation machinery
 ``settings``               ``settings.XBLOCK_SETTINGS[<block class name or block_settings_key>]``
 ``cache``                  Django's default cache
@@ -26,6 +27,7 @@ import hashlib
 import re
 import sys
 import zipimport
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +37,8 @@ from xblock.reference.user_service import UserService, XBlockUser
 
 from lc_runtime.conf import get_setting
 from lc_runtime.content.assets.api import find_course_asset
+from lc_runtime.content.roles.api import INSTRUCTOR, has_staff_access
+from lc_runtime.content.roles.api import course_roles as ask_role_provider
 from lc_runtime.runtime.static_urls import replace_urls
 
 __all__ = [
@@ -50,6 +54,7 @@ __all__ = [
     "RuntimeUserService",
     "XQueueService",
     "anonymous_id_for",
+    "edx_user_role",
 ]
 
 
@@ -59,13 +64,68 @@ def anonymous_id_for(user_id: int | None, course_key: str) -> str:
     return hashlib.sha256(f"{secret}:{course_key}:{user_id}".encode()).hexdigest()[:32]
 
 
-class RuntimeUserService(UserService):
-    """The current user, in the shape edx-platform's blocks expect (``opt_attrs`` and ``_django_user``)."""
+def edx_user_role(roles: frozenset[str]) -> str:
+    """
+    What edx-platform's ``get_user_role`` answers for a holder of ``roles``: ``instructor``, ``staff`` or ``student``.
 
-    def __init__(self, django_user, course_key: str, **kwargs) -> None:
+    ``limited_staff`` counts as ``staff`` (edx-platform's limited staff role is a kind of staff role);
+    beta testers, and everyone else, are ``student``.
+    """
+    if INSTRUCTOR in roles:
+        return "instructor"
+    return "staff" if has_staff_access(roles) else "student"
+
+
+class _UserAttributes(Mapping):
+    """
+    ``opt_attrs``: a read-only mapping whose callable values are called on first read, then kept.
+
+    Blocks call ``get_current_user()`` to read the anonymous id (every capa problem, every html block);
+    the course roles behind ``user_is_staff`` and ``user_role`` cost a query, so they are asked only when
+    a block reads one of those two.
+    """
+
+    def __init__(self, values: dict[str, Any], deferred: dict[str, Callable[[], Any]]) -> None:
+        self._values = values
+        self._deferred = deferred
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._deferred:
+            self._values[name] = self._deferred.pop(name)()
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._values, *self._deferred])
+
+    def __len__(self) -> int:
+        return len(self._values) + len(self._deferred)
+
+
+class RuntimeUserService(UserService):
+    """
+    The current user, in the shape edx-platform's blocks expect (``opt_attrs`` and ``_django_user``).
+
+    ``user_is_staff`` and ``user_role`` come from the user's roles in the course run: ``roles`` gives
+    them (the runtime passes its own, asked once per runtime); without it the service asks
+    ``LC_RUNTIME["ROLES"]`` itself, once, when a block first reads either.
+    """
+
+    def __init__(
+        self, django_user, course_key: str, *, roles: Callable[[], frozenset[str]] | None = None, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self._django_user = django_user
         self.course_key = course_key
+        self._roles = roles
+        self._asked_roles: frozenset[str] | None = None
+
+    def course_roles(self) -> frozenset[str]:
+        """The current user's roles in the course run (none for an anonymous user)."""
+        if self._roles is not None:
+            return self._roles()
+        if self._asked_roles is None:
+            self._asked_roles = ask_role_provider(self._django_user, self.course_key)
+        return self._asked_roles
 
     def get_current_user(self) -> XBlockUser:
         user = self._django_user
@@ -77,17 +137,19 @@ class RuntimeUserService(UserService):
         )
         user_id = user.id if authenticated else None
         anonymous_id = anonymous_id_for(user_id, self.course_key)
-        xblock_user.opt_attrs.update(
+        xblock_user.opt_attrs = _UserAttributes(
             {
                 "edx-platform.user_id": user_id,
                 "edx-platform.username": user.username if authenticated else None,
-                "edx-platform.user_is_staff": bool(authenticated and user.is_staff),
-                "edx-platform.user_role": "staff" if authenticated and user.is_staff else "student",
                 "edx-platform.is_authenticated": authenticated,
                 "edx-platform.anonymous_user_id": anonymous_id,
                 "edx-platform.deprecated_anonymous_user_id": anonymous_id,
                 "edx-platform.request_country_code": None,
-            }
+            },
+            {
+                "edx-platform.user_is_staff": lambda: has_staff_access(self.course_roles()),
+                "edx-platform.user_role": lambda: edx_user_role(self.course_roles()),
+            },
         )
         return xblock_user
 

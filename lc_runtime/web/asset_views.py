@@ -2,7 +2,8 @@
 Views: a course's static files, and lc-runtime's own target for ``/jump_to_id/`` links.
 
 ``assets/<course key>/<path>`` serves the published file (one query), ``assets/draft/<course
-key>/<path>`` the draft (staff only). ``<path>`` is the file's path or any spelling with the same
+key>/<path>`` the draft (to the course's authors only: its staff and instructors by
+``LC_RUNTIME["ROLES"]``). ``<path>`` is the file's path or any spelling with the same
 edx-platform asset name, so the URLs that ``replace_urls`` makes of ``/static/<path>`` work, and so do
 relative links between static files (an HTML file and its scripts). Responses carry the stored
 content type, Content-Length, a strong ETag (the hash of the bytes) and Last-Modified, answer
@@ -76,11 +77,14 @@ def asset_view(request, course_key: str, path: str):
 
 @require_safe
 def draft_asset_view(request, course_key: str, path: str):
-    """A static file of a course run as its draft stands: for staff only, as every draft."""
+    """A static file of a course run as its draft stands: for the run's authors only, as every draft."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not user.is_staff:
-        raise PermissionDenied("Draft content is for staff only")
-    return _serve(request, course_key, path, "draft")
+    if user is None or not user.is_authenticated:
+        raise PermissionDenied("Draft content is for the course's staff and instructors only")
+    key = _course_key(course_key)
+    if not api.has_author_access(api.course_roles(user, key)):
+        raise PermissionDenied(f"Draft content of {key} is for its staff and instructors only")
+    return _serve(request, key, path, "draft")
 
 
 def _jump_target(runtime, usage_key):

@@ -34,12 +34,13 @@ def _url_user_id(user_part: str) -> int | None:
         raise Http404("Malformed handler URL") from exc
 
 
-def _acting_user(request, mode: str, access: str, user_id: int | None):
+def _acting_user(request, mode: str, access: str, user_id: int | None, course_key):
     """
     The user a valid handler URL acts as, or PermissionDenied.
 
     A ``session`` URL needs its own user's session; a ``thirdparty`` URL needs no session, but is
-    still refused to a different logged-in user. Draft URLs also need that user to be staff.
+    still refused to a different logged-in user. Draft URLs also need that user to be an author of
+    the block's course run (its staff or instructor, by ``LC_RUNTIME["ROLES"]``).
     """
     logged_in = getattr(request, "user", None)
     logged_in_id = logged_in.id if logged_in is not None and logged_in.is_authenticated else None
@@ -58,8 +59,8 @@ def _acting_user(request, mode: str, access: str, user_id: int | None):
     user = logged_in if logged_in_id == user_id else get_user_model().objects.filter(id=user_id).first()
     if user is None or not user.is_active:
         raise PermissionDenied("Unknown or inactive user")
-    if mode == "draft" and not user.is_staff:
-        raise PermissionDenied("Draft content is for staff only")
+    if mode == "draft" and not api.has_author_access(api.course_roles(user, course_key)):
+        raise PermissionDenied(f"Draft content of {course_key} is for its staff and instructors only")
     return user
 
 
@@ -95,7 +96,7 @@ def handler_view(
     user_id = _url_user_id(user)
     if not token_is_valid(token, mode, str(key), user_id, access=access, handler_name=handler, suffix=suffix):
         return HttpResponseForbidden("Invalid or expired handler URL")
-    handler_user = _acting_user(request, mode, access, user_id)
+    handler_user = _acting_user(request, mode, access, user_id, block_key.course_key)
     try:
         runtime = api.get_runtime(handler_user, course_key=block_key.course_key, mode=mode)
         block = runtime.get_aside(key) if isinstance(key, AsideUsageKeyV2) else runtime.get_block(key)

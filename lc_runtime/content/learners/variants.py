@@ -7,7 +7,8 @@ the same row, whatever the isolation level, and a request creates any number of 
 number of queries. Rows are inserted in one order (by selector, by partition), the same in every
 request. Requests that reach several units in opposite orders can still deadlock on MySQL/MariaDB
 (each holds a row of one unit that the other needs); the unit of work runs the loser again
-(ADR 0016), which then finds the rows stored.
+(ADR 0016), which then finds the rows stored. A group given by hand (:func:`set_partition_group`)
+is one row, written under its lock.
 """
 
 from __future__ import annotations
@@ -241,10 +242,60 @@ def reassign_partition_group(
     return (rows[0].group_id if rows else group_id), False
 
 
-def learners_by_partition_group(course_key: CourseKey, partition_id: int) -> dict[int, list[int]]:
-    """``{group: [learner ids]}`` for one partition of one course run."""
+def set_partition_group(user_id: int, course_key: CourseKey, partition_id: int, group_id: int) -> int | None:
+    """
+    Put a learner in ``group_id`` of a partition, in place of any group it had there; return that group, or None.
+
+    For groups given by hand (a cohort, an enrollment track, a tester put in one arm of an experiment):
+    it is the row the learner's split tests on the partition read. One transaction, the learner's row
+    locked: a concurrent assignment (by hand, or a first visit's random one) waits, and the last
+    writer's group stands.
+    """
+    key = str(course_key)
+    token = new_writer_token()
+    with transaction.atomic():
+        # get_or_create reads again after losing the INSERT race, so the row is then the winner's, locked.
+        row, created = PartitionGroup.objects.select_for_update().get_or_create(
+            user_id=user_id, course_key=key, partition_id=partition_id,
+            defaults={"group_id": group_id, "writer_token": token},
+        )
+        if created:
+            return None
+        previous = row.group_id
+        if previous != group_id:
+            row.group_id, row.writer_token = group_id, token
+            row.save(update_fields=["group_id", "writer_token", "modified"])
+        return previous
+
+
+def remove_partition_group(user_id: int, course_key: CourseKey, partition_id: int) -> bool:
+    """
+    Take a learner out of its group in a partition; False if it had none.
+
+    A random partition gives the learner a group again on its next visit to a split test on it.
+    """
+    deleted, _ = PartitionGroup.objects.filter(
+        user_id=user_id, course_key=str(course_key), partition_id=partition_id
+    ).delete()
+    return bool(deleted)
+
+
+def _learners_by_group(rows) -> dict[int, list[int]]:
     found: dict[int, list[int]] = {}
-    rows = PartitionGroup.objects.filter(course_key=str(course_key), partition_id=partition_id).order_by("user_id")
-    for user_id, group_id in rows.values_list("user_id", "group_id"):
+    for user_id, group_id in rows.order_by("group_id", "user_id").values_list("user_id", "group_id"):
         found.setdefault(group_id, []).append(user_id)
+    return found
+
+
+def learners_by_partition_group(course_key: CourseKey, partition_id: int) -> dict[int, list[int]]:
+    """``{group: [learner ids]}`` for one partition of one course run, groups and learners in order."""
+    return _learners_by_group(PartitionGroup.objects.filter(course_key=str(course_key), partition_id=partition_id))
+
+
+def learners_by_partition(course_key: CourseKey) -> dict[int, dict[int, list[int]]]:
+    """``{partition: {group: [learner ids]}}`` for every partition of one course run that has learners: one query."""
+    found: dict[int, dict[int, list[int]]] = {}
+    rows = PartitionGroup.objects.filter(course_key=str(course_key)).order_by("partition_id", "group_id", "user_id")
+    for partition_id, group_id, user_id in rows.values_list("partition_id", "group_id", "user_id"):
+        found.setdefault(partition_id, {}).setdefault(group_id, []).append(user_id)
     return found

@@ -6,6 +6,13 @@ by ``LC_RUNTIME["ROLES"]`` (a dotted path to ``(user, course_key) -> set of role
 default, :func:`stored_course_roles`, gives Django's ``is_staff`` users the ``staff`` role in every
 course and adds the roles of our own table (:func:`grant_role`, :func:`revoke_role`). Inside
 edx-platform, point the setting at a provider over its ``CourseAccessRole`` table instead.
+
+What each role may do, as in edx-platform: course staff (:data:`STAFF_ROLES`) see the published
+course as its team does (hidden content, error details; blocks are told ``user_is_staff``);
+authors (:data:`AUTHOR_ROLES`) may also open its drafts (a draft runtime, draft handler URLs, draft
+static files), which ``limited_staff`` may not: in edx-platform they are course staff without
+Studio. Beta testers are no course staff: blocks are told they are students, as edx-platform tells
+them (which lets them see content early, by the course's ``days_early_for_beta``).
 """
 
 from __future__ import annotations
@@ -17,8 +24,10 @@ from opaque_keys.edx.keys import CourseKey
 
 from lc_runtime.conf import get_setting, import_object
 from lc_runtime.content.roles.models import CourseRole
+from lc_runtime.keys import to_course_key
 
 __all__ = [
+    "AUTHOR_ROLES",
     "BETA_TESTER",
     "COURSE_ROLES",
     "INSTRUCTOR",
@@ -28,6 +37,7 @@ __all__ = [
     "UnknownRole",
     "course_roles",
     "grant_role",
+    "has_author_access",
     "has_staff_access",
     "revoke_role",
     "role_holders",
@@ -41,7 +51,9 @@ BETA_TESTER = "beta_tester"
 COURSE_ROLES: tuple[str, ...] = (STAFF, INSTRUCTOR, LIMITED_STAFF, BETA_TESTER)
 """The roles our table stores. A host's provider may return others; only these mean anything here."""
 STAFF_ROLES: frozenset[str] = frozenset({STAFF, INSTRUCTOR, LIMITED_STAFF})
-"""Roles that see a course's whole content, its drafts and hidden parts: course staff."""
+"""Roles that see a course's whole content, hidden parts included: course staff."""
+AUTHOR_ROLES: frozenset[str] = frozenset({STAFF, INSTRUCTOR})
+"""Roles that may also see and change a course's drafts (Studio's roles): not ``limited_staff``."""
 
 
 class UnknownRole(ValueError):
@@ -65,18 +77,28 @@ def stored_course_roles(user, course_key: CourseKey | str) -> frozenset[str]:
 
 
 def course_roles(user, course_key: CourseKey | str) -> frozenset[str]:
-    """The roles ``user`` holds in ``course_key`` by the configured provider (none for None or anonymous)."""
+    """
+    The roles ``user`` holds in ``course_key`` by the configured provider (none for None or anonymous).
+
+    The provider is called with an authenticated user and a ``CourseKey``, whatever the caller gave;
+    InvalidKey for a string that is no course key.
+    """
     if user is None or not getattr(user, "is_authenticated", False):
         return frozenset()
     provider = get_setting("ROLES")
     if isinstance(provider, str):
         provider = import_object(provider)
-    return frozenset(provider(user, course_key))
+    return frozenset(provider(user, to_course_key(course_key)))
 
 
 def has_staff_access(roles: Iterable[str]) -> bool:
     """True if ``roles`` (from :func:`course_roles`) make their holder course staff."""
     return not STAFF_ROLES.isdisjoint(roles)
+
+
+def has_author_access(roles: Iterable[str]) -> bool:
+    """True if ``roles`` (from :func:`course_roles`) let their holder open the course's drafts."""
+    return not AUTHOR_ROLES.isdisjoint(roles)
 
 
 def grant_role(user_id: int, course_key: CourseKey | str, role: str) -> bool:

@@ -30,12 +30,15 @@ from lc_runtime.content.learners.api import (
     create_variants,
     learner_partition_groups,
     learner_variants,
+    learners_by_partition,
     learners_by_partition_group,
     merged_state,
     new_writer_token,
     reassign_partition_group,
+    remove_partition_group,
     replace_variant,
     reread_variant,
+    set_partition_group,
     variants_of_selector,
 )
 from lc_runtime.models import LearnerState, LearnerVariant, PartitionGroup
@@ -455,3 +458,27 @@ def test_learners_by_partition_group_lists_each_groups_learners_in_order(db):
     assert learners_by_partition_group(COURSE, 100) == {0: [3, 7], 1: [8, 9]}
     assert learners_by_partition_group(COURSE, 200) == {0: [5]}
     assert learners_by_partition_group(COURSE, 300) == {}
+    assert learners_by_partition(COURSE) == {100: {0: [3, 7], 1: [8, 9]}, 200: {0: [5]}}
+    assert learners_by_partition(OTHER_COURSE) == {100: {0: [6]}}
+
+
+def test_a_group_set_by_hand_replaces_a_drawn_one_and_says_which_it_was(db):
+    create_partition_groups(7, COURSE, [NewPartitionGroup(100, 0)], "drawn")
+    assert set_partition_group(7, COURSE, 100, 1) == 0
+    assert set_partition_group(7, COURSE, 100, 1) == 1  # nothing to change: the row is not written
+    assert set_partition_group(7, COURSE, 200, 3) is None
+    assert set_partition_group(7, OTHER_COURSE, 100, 0) is None
+    assert learner_partition_groups(7, COURSE) == {100: 1, 200: 3}
+    row = PartitionGroup.objects.get(course_key=COURSE, partition_id=100)
+    assert row.writer_token not in ("", "drawn")  # a later draw does not take it for its own
+    assert create_partition_groups(7, COURSE, [NewPartitionGroup(100, 0)], "late") == {100: (1, False)}
+
+
+def test_remove_partition_group_deletes_one_row(db):
+    set_partition_group(7, COURSE, 100, 1)
+    set_partition_group(7, COURSE, 200, 1)
+    set_partition_group(8, COURSE, 100, 1)
+    assert remove_partition_group(7, COURSE, 100) is True
+    assert remove_partition_group(7, COURSE, 100) is False
+    assert learner_partition_groups(7, COURSE) == {200: 1}
+    assert learners_by_partition_group(COURSE, 100) == {1: [8]}
