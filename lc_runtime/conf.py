@@ -24,6 +24,9 @@ key                            meaning
                                ``lc-runtime-imports-<uid>`` in the system's temporary folder)
 ``ROLES``                      ``"module:callable"``: ``(user, course_key) -> set of role names``
                                (default: Django ``is_staff`` plus lc-runtime's course-role table)
+``LEARNER_SCHEDULE``           ``"module:callable"``: ``(user, course_key) -> datetime | None``, when
+                               the learner started the run: what a self-paced run's relative dates
+                               count from, outside edx-platform (default: lc-runtime's schedule table)
 =============================  =============================================================
 """
 
@@ -49,6 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "SELECTOR_SEED_SECRET": None,
     "IMPORT_UNPACK_DIR": None,
     "ROLES": "lc_runtime.content.roles.api:stored_course_roles",
+    "LEARNER_SCHEDULE": "lc_runtime.content.dates.api:stored_learner_schedule",
 }
 
 
