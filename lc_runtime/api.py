@@ -13,6 +13,7 @@ Every ``course_key`` argument takes a string or a ``CourseKey``.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,7 @@ from opaque_keys.edx.keys import CourseKey, UsageKey
 from lc_runtime.content.assets import api as asset_store
 from lc_runtime.content.assets.api import AssetError, AssetTooLarge, InvalidAssetPath, InvalidContentType, StoredAsset
 from lc_runtime.content.courses.api import (
+    CURRENT_SNAPSHOT,
     CourseNotFound,
     CourseNotPublished,
     CourseRunError,
@@ -39,16 +41,18 @@ from lc_runtime.content.courses.api import (
     PublishSummary,
     SnapshotNotFound,
     check_mode,
-    create_run,
     list_runs,
     list_snapshots,
     load_course_tree,
     package_for_run,
-    pin_run,
     publish_course,
-    unpin_run,
-    update_run_settings,
+    write_transaction,
 )
+from lc_runtime.content.courses.api import create_run as _create_run
+from lc_runtime.content.courses.api import pin_run as _pin_run
+from lc_runtime.content.courses.api import unpin_run as _unpin_run
+from lc_runtime.content.courses.api import update_run_settings as _update_run_settings
+from lc_runtime.content.dates import api as date_store
 from lc_runtime.content.learners.api import (
     get_learner_state_store,
     get_preview_state_store,
@@ -75,6 +79,7 @@ from lc_runtime.olx.importer import ImportProblem, ImportResult, StrictImportErr
 from lc_runtime.olx.parsing import OlxError
 from lc_runtime.olx.sources import OlxSource
 from lc_runtime.outlines.api import CourseOutlineData, UserCourseOutline, learner_schedule, user_course_outline
+from lc_runtime.runtime.date_extraction import content_dates_of
 from lc_runtime.runtime.events import XBlockEvent, xblock_event
 from lc_runtime.runtime.learning_core_runtime import BlockNotAccessible, LearningCoreRuntime, NotASelector
 from lc_runtime.runtime.static_urls import asset_url as static_asset_url
@@ -145,6 +150,7 @@ __all__ = [
     "ViewAsGroup",
     "get_course_outline_data",
     "get_user_outline",
+    "write_course_dates",
     "xblock_event",
 ]
 
@@ -169,17 +175,22 @@ def import_olx(
     ``result.problems`` with file, line and block; with ``strict=True`` any problem refuses the import.
     Warnings (unknown attributes, block types no installed XBlock reads) are in ``result.warnings``.
     The export's ``drafts/`` are imported after the publish, as draft versions (``result.draft_units``).
+    A publish writes the content dates of the runs that follow it to edx-when, in the same transaction.
 
     >>> result = import_olx("examples/demo-course")
     >>> result.course_key, result.blocks_by_type["problem"], result.problems
     ('course-v1:LcX+Demo+2026', 1, [])
     """
     # The workflow is lc_runtime.olx's; what it needs from the layers above (selector plugins, a runtime
-    # to load every block with) is passed in.
-    return import_course(
-        source, course_key=course_key, created_by=created_by, publish=publish, strict=strict, progress=progress,
-        selectors=selector_block_classes(), check_loadable=_blocks_that_cannot_load,
-    )
+    # to load every block with) is passed in. The dates of what it published are written in its transaction.
+    with write_transaction():
+        result = import_course(
+            source, course_key=course_key, created_by=created_by, publish=publish, strict=strict, progress=progress,
+            selectors=selector_block_classes(), check_loadable=_blocks_that_cannot_load,
+        )
+        if result.published is not None and result.published.publish_log_id is not None:
+            _write_dates_of_following_runs(result.course_key)
+    return result
 
 
 def _blocks_that_cannot_load(course_key: CourseKey) -> dict[tuple[str, str], str]:
@@ -221,7 +232,8 @@ def publish(course_key: str | CourseKey, *, published_by: int | None = None) -> 
     Publish every draft change of a course run, so learners see it.
 
     The summary counts the entities published; with nothing left to publish, nothing is written and
-    the summary is ``PublishSummary(publish_log_id=None, entities_published=0)``.
+    the summary is ``PublishSummary(publish_log_id=None, entities_published=0)``. The content dates of
+    every run that follows the publish (not the pinned ones) are written to edx-when with it.
 
     >>> result = import_olx("examples/demo-course", publish=False)    # a draft: learners see nothing yet
     >>> publish(result.course_key).entities_published                 # all 14 blocks of the demo course
@@ -233,7 +245,102 @@ def publish(course_key: str | CourseKey, *, published_by: int | None = None) -> 
     package_id = package_for_run(key)
     if package_id is None:
         raise CourseNotFound(f"No course run {key}")
-    return publish_course(package_id, published_by=published_by)
+    with write_transaction():
+        summary = publish_course(package_id, published_by=published_by)
+        if summary.publish_log_id is not None:
+            _write_dates_of_following_runs(key)
+    return summary
+
+
+# ---- course runs: every change of what a run shows (a publish, a pin, its own dates) rewrites its dates in
+# edx-when, in the same transaction: learners never see new content with the old dates, or the reverse. A
+# failure to write them fails the change (edx-platform logs it and publishes anyway, dates left stale).
+
+
+def _write_run_dates(course_key: CourseKey) -> int:
+    """Write to edx-when the dates of what the run shows (its pin, or the latest publish); 0 if never published."""
+    try:
+        runtime = get_runtime(None, course_key=course_key)
+    except CourseNotPublished:
+        return 0
+    return date_store.write_content_dates(course_key, content_dates_of(runtime))
+
+
+def _write_dates_of_following_runs(course_key: str | CourseKey) -> None:
+    """After a publish of a run's package: the dates of every run that follows it (a pinned run shows its pin)."""
+    for run in list_runs(sharing_with=course_key):
+        if run.pinned_snapshot is None:
+            _write_run_dates(to_course_key(run.course_key))
+
+
+def write_course_dates(course_key: str | CourseKey) -> int:
+    """
+    Write the dates a course run's published content sets to edx-when again; return how many it holds.
+
+    Publishing, importing, pinning and a run's own dates do this already; call it for a run published
+    before lc-runtime wrote dates. Raises :class:`InvalidKey` or :class:`CourseNotFound`.
+    """
+    key = to_course_key(course_key)
+    if package_for_run(str(key)) is None:
+        raise CourseNotFound(f"No course run {key}")
+    with write_transaction():
+        return _write_run_dates(key)
+
+
+def create_run(
+    from_run_key: str | CourseKey,
+    new_run_key: str | CourseKey,
+    *,
+    run_settings: Mapping[str, object] | None = None,
+    pin: str | uuid.UUID | None = None,
+) -> CourseRunInfo:
+    """
+    Create run ``new_run_key`` showing the same LearningPackage as ``from_run_key``; copy no content.
+
+    The new run starts with ``run_settings`` only (the source run's dates are not carried over: a new
+    run has its own). ``pin`` is None (follow every publish), ``"current"`` (the package's latest
+    publish now) or the uuid of one of the package's publishes. The run's content dates are written to
+    edx-when. Raises :class:`InvalidKey`, :class:`CourseNotFound`, :class:`CourseRunExists`,
+    :class:`InvalidRunSettings` or :class:`SnapshotNotFound`; then nothing is written.
+    """
+    with write_transaction():
+        info = _create_run(from_run_key, new_run_key, run_settings=run_settings, pin=pin)
+        _write_run_dates(to_course_key(info.course_key))
+    return info
+
+
+def pin_run(course_key: str | CourseKey, snapshot: str | uuid.UUID = CURRENT_SNAPSHOT) -> CourseRunInfo:
+    """
+    Pin a run to one published snapshot of its package: ``"current"`` (the latest publish) or a uuid.
+
+    From then on its learners see the content, and its dates, as published then; later publishes do not
+    reach them. Raises :class:`CourseNotFound` or :class:`SnapshotNotFound`; then nothing is written.
+    """
+    with write_transaction():
+        info = _pin_run(course_key, snapshot)
+        _write_run_dates(to_course_key(info.course_key))
+    return info
+
+
+def unpin_run(course_key: str | CourseKey) -> CourseRunInfo:
+    """Let a run follow the package's latest publish again, its dates too. Raises :class:`CourseNotFound`."""
+    with write_transaction():
+        info = _unpin_run(course_key)
+        _write_run_dates(to_course_key(info.course_key))
+    return info
+
+
+def update_run_settings(course_key: str | CourseKey, changes: Mapping[str, object]) -> CourseRunInfo:
+    """
+    Change a run's own settings: each name in ``changes`` is set to its date, or removed if None.
+
+    A removed setting falls back to the course root's value; the run's start and end in edx-when follow.
+    Raises :class:`CourseNotFound` or :class:`InvalidRunSettings`; then nothing is written.
+    """
+    with write_transaction():
+        info = _update_run_settings(course_key, changes)
+        _write_run_dates(to_course_key(info.course_key))
+    return info
 
 
 @dataclass(frozen=True)

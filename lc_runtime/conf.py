@@ -25,6 +25,9 @@ key                            meaning
 ``ROLES``                      ``"module:callable"``: ``(user, CourseKey) -> role names``, asked by
                                every staff-only check (default: Django ``is_staff`` users are
                                ``staff`` everywhere, plus lc-runtime's course-role table)
+``LEARNER_SCHEDULE``           ``"module:callable"``: ``(user, course_key) -> datetime | None``, when
+                               the learner started the run: what a self-paced run's relative dates
+                               count from, outside edx-platform (default: lc-runtime's schedule table)
 =============================  =============================================================
 """
 
@@ -50,6 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "SELECTOR_SEED_SECRET": None,
     "IMPORT_UNPACK_DIR": None,
     "ROLES": "lc_runtime.content.roles.api:stored_course_roles",
+    "LEARNER_SCHEDULE": "lc_runtime.content.dates.api:stored_learner_schedule",
 }
 
 

@@ -8,6 +8,7 @@ from lc_runtime.content.courses.models import (  # noqa: F401
     CourseRootVersion,
     CourseRun,
 )
+from lc_runtime.content.dates.models import LearnerSchedule  # noqa: F401
 from lc_runtime.content.learners.models import LearnerState, LearnerVariant, PartitionGroup  # noqa: F401
 from lc_runtime.content.pools.models import SelectorPool, SelectorPoolVersion  # noqa: F401
 from lc_runtime.content.roles.models import CourseRole  # noqa: F401

@@ -57,10 +57,14 @@ SELECTORS = [usage(SELECTOR_KEY, *ref) for ref in (
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
+    from edx_django_utils.cache import RequestCache
     from openedx_content.models_api import Container
 
     for alias in ("default",):
         caches[alias].clear()
+    # edx-when caches dates in the request cache too (a thread's, cleared by a middleware between requests):
+    # a test's dates must not reach the next test, whose rows (and publish ids) may be the same.
+    RequestCache.clear_all_namespaces()
     # openedx-core caches ContainerType rows on the classes; transactional tests truncate that table, and
     # a test's rollback removes the rows it created. Forgotten after the test too, so that the next
     # module's fixtures (set up before this one runs again) do not meet a row that is gone.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from web_fragments.fragment import Fragment
 from xblock.core import XBlock
-from xblock.fields import Boolean, Dict, List, Scope, String
+from xblock.fields import Boolean, Dict, Integer, List, Scope, String
 
 __all__ = ["ChapterBlock", "ContainerBlock", "CourseBlock", "SequentialBlock", "VerticalBlock"]
 
@@ -82,6 +82,9 @@ class SequentialBlock(ContainerBlock):
     is_proctored_enabled = Boolean(help="A proctored exam (the host proctors it)", scope=Scope.settings, default=False)
     is_practice_exam = Boolean(scope=Scope.settings, default=False)
     default_time_limit_minutes = String(scope=Scope.settings, default=None)
+    relative_weeks_due = Integer(
+        help="In a self-paced course: due this many weeks after the learner's start", scope=Scope.settings, default=None
+    )
 
 
 class VerticalBlock(ContainerBlock):

@@ -37,12 +37,14 @@ from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.blocks.scopes import is_learner
 from lc_runtime.conf import get_setting
 from lc_runtime.content.courses.api import BlockRecord, BlockRef, CourseTree, Mode, check_mode
+from lc_runtime.content.dates.api import LearnerDates, dates_version, learner_dates
 from lc_runtime.content.learners.api import LearnerStateStore, StoredVariant
 from lc_runtime.content.roles.api import course_roles as ask_role_provider
 from lc_runtime.content.roles.api import has_staff_access
 from lc_runtime.fielddata.authored import AuthoredFieldData, AuthoredFieldReadOnly
 from lc_runtime.fielddata.drafts import write_draft
 from lc_runtime.fielddata.learner import LearnerFieldData
+from lc_runtime.fielddata.learner_dates import LearnerDatesFieldData
 from lc_runtime.fielddata.parse_cache import authored_values
 from lc_runtime.fielddata.routing import RuntimeFieldData
 from lc_runtime.fielddata.unit_of_work import current_unit, unit_of_work
@@ -232,7 +234,8 @@ class LearningCoreRuntime(Runtime):
         # ``learner_store`` is the learners' store, or for a draft runtime the authors' preview store
         # (lc_runtime.api.get_runtime chooses): the keys are the same, the stores apart.
         self.learner = LearnerFieldData(learner_store, self.learner_id, course_key, persist=viewer is None)
-        self.field_data = RuntimeFieldData(self.authored, self.learner, self._structure_value)
+        self._learner_dates: LearnerDates | None = None
+        self.field_data = RuntimeFieldData(self._with_learner_dates(self.authored), self.learner, self._structure_value)
         services = {
             "field-data": self.field_data,
             "i18n": I18nService(),
@@ -272,7 +275,35 @@ class LearningCoreRuntime(Runtime):
             partition_overrides=partition_overrides,
         )
         self._access: AccessDecision | None = None
-        self._learner_dates: dict | None = None
+
+    # ---- the learner's dates (edx-when): their start, due and end of every block
+    def _with_learner_dates(self, authored: AuthoredFieldData):
+        """The authored store, with the learner's dates over it in a learner's published runtime (else as it is)."""
+        if self.mode != "published" or self.learner_id is None:
+            return authored
+        return LearnerDatesFieldData(authored, self._loaded_learner_dates, self.tree)
+
+    def _loaded_learner_dates(self) -> LearnerDates:
+        if self._learner_dates is None:
+            if self.mode != "published" or self.learner_id is None:
+                self._learner_dates = {}
+            else:
+                version = dates_version(self.tree.snapshot, self.tree.run_settings)
+                self._learner_dates = learner_dates(self.course_key, self.user, published_version=version)
+        return self._learner_dates
+
+    def learner_dates(self) -> LearnerDates:
+        """
+        The learner's dates by (usage key, field): what their blocks' ``start``, ``due`` and ``end`` read.
+
+        The run's content dates as edx-when gives them to this learner: self-paced dates counted from
+        their start, their personal dates over them. A block without a date of its own takes its nearest
+        dated ancestor's. Loaded once per runtime, on first use (blocks reading a date load them too):
+        outside edx-platform one query for the learner's personal dates, one for the run's dates unless
+        cached, one for their schedule if the run has relative dates. Empty in draft runtimes and
+        without a signed-in learner.
+        """
+        return dict(self._loaded_learner_dates())
 
     # ---- the deprecated Runtime.field_data property is replaced by our own attribute
     @property
@@ -305,12 +336,6 @@ class LearningCoreRuntime(Runtime):
         return has_staff_access(self.course_roles)
 
     # ---- who may reach what (lc_runtime.outlines)
-    def learner_dates(self) -> dict:
-        """The learner's dates from edx-when, ``{(usage key, field): date}``; read once per runtime."""
-        if self._learner_dates is None:
-            self._learner_dates = {}
-        return self._learner_dates
-
     @property
     def enforces_access(self) -> bool:
         """

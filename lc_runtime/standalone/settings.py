@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "edxval",
     "xblocks_contrib.problem.capa",
     "xblocks_contrib.discussion",
+    # Dates per learner (content dates written on publish, personal dates, relative dates): edx-platform's store.
+    "edx_when",
     "lc_runtime",
 ]
 

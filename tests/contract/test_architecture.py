@@ -97,7 +97,7 @@ def test_content_packages_are_entered_through_their_api():
     each other's models, and Django's model discovery imports them all.
     """
     graph = _import_graph()
-    concepts = {"lc_runtime.content." + name for name in ("assets", "courses", "learners", "pools", "roles")}
+    concepts = {"lc_runtime.content." + name for name in ("assets", "courses", "dates", "learners", "pools", "roles")}
     allowed_everywhere = {f"{concept}.api" for concept in concepts}
     model_registrars = {"lc_runtime.models", "lc_runtime.content.setup"}
     reached_in: list[str] = []

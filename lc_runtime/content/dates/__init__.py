@@ -1,0 +1,1 @@
+"""See the package's ``api`` module: the one door into it."""
