@@ -40,6 +40,7 @@ def test_tree_keys_follow_edx_platform(demo_course, make_user):
 
 def test_get_block_in_a_loaded_tree_costs_no_query(demo_course, make_user, django_assert_num_queries):
     runtime = api.get_runtime(make_user("ada"), course_key=DEMO_KEY)
+    runtime.access()  # decided once per runtime, at the first block: what ada may reach (her roles, dates)
     with django_assert_num_queries(0):
         block = runtime.get_block(usage(DEMO_KEY, "html", "welcome-text"))
         assert runtime.get_block(usage(DEMO_KEY, "html", "welcome-text")) is block

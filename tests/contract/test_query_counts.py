@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from webob import Request
 
 from lc_runtime import api
@@ -25,19 +27,25 @@ from tests.conftest import usage
 COURSE_KEY = "course-v1:LcX+Count+2026"
 UNIT = usage(COURSE_KEY, "vertical", "unit")
 
+# What a learner may reach is decided once per runtime, at the first block it builds: 1 query for the
+# user's course roles (lc_runtime.content.roles), 1 for their personal dates (edx-when), and the run's
+# content dates, 1 more when they are not cached for this publish yet. The course outline the processors
+# read is cached with the tree: no query.
+ACCESS_DECISION = 1 + 1
+COLD_RUN_DATES = 1
 # A cold tree cache: 1 query for the run, its root and latest publish; 4 for the outline levels
 # (sections, subsections, units, components); 1 for container settings; 1 for the components' OLX;
 # 1 for the pools of selectors among them; 1 for the children of leaf blocks. Then the render:
 # SAVEPOINT, the learner state of the unit and all its descendants (1 query), RELEASE.
-COLD_UNIT_RENDER = 9 + 3
+COLD_UNIT_RENDER = 9 + ACCESS_DECISION + COLD_RUN_DATES + 3
 # A warm tree cache: 1 query (the run and its latest publish: is the cached tree still current?),
 # then the render as above.
-WARM_UNIT_RENDER = 1 + 3
-# A handler in a new request (warm tree): 1 for the tree, SAVEPOINT, 1 to lock the learner's
+WARM_UNIT_RENDER = 1 + ACCESS_DECISION + 3
+# A handler in a new request (warm tree): 1 for the tree, the access decision, SAVEPOINT, 1 to lock the learner's
 # user_state row of the block (SELECT ... FOR UPDATE: one learner's requests to one block queue
 # there, ADR 0016), 1 for the rest of the block's learner state, then the flush when the unit ends —
 # an upsert that creates missing rows and locks all, 1 SELECT, 1 UPDATE — and RELEASE.
-HANDLER_CALL = 1 + 1 + 1 + 1 + 3 + 1
+HANDLER_CALL = 1 + ACCESS_DECISION + 1 + 1 + 1 + 3 + 1
 # A learner's first call of a block's handlers: the row to lock does not exist yet, so the lock
 # creates it (an upsert) and reads it again, locked: 2 more.
 FIRST_HANDLER_CALL = HANDLER_CALL + 2
@@ -109,9 +117,12 @@ def test_unit_render_costs_the_same_whatever_the_unit_size(course_size, learner,
 
 
 def test_get_block_in_a_loaded_tree_costs_no_query(course_size, learner, django_assert_num_queries):
+    render_unit(learner)  # the tree and the run's dates are cached
     runtime = api.get_runtime(learner, course_key=COURSE_KEY)
     keys = [usage(COURSE_KEY, "course", "course"), UNIT, *counter_keys(course_size)]
     keys += [usage(COURSE_KEY, "html", f"text-{i}") for i in range(1, course_size, 2)]
+    with django_assert_num_queries(ACCESS_DECISION):  # the first block decides what the learner may reach
+        runtime.get_block(UNIT)
     with django_assert_num_queries(0):
         blocks = [runtime.get_block(key) for key in keys]
         assert [runtime.get_block(key) for key in keys] == blocks
@@ -150,3 +161,48 @@ def test_a_unit_of_thousands_of_learner_state_keys_costs_the_same(db, tmp_path, 
             click(runtime, usage(COURSE_KEY, "lc_test_counter", f"counter-{index}"))
     with django_assert_num_queries(WARM_UNIT_RENDER):
         assert render_unit(learner).count(": 1 of 1</p>") == size
+
+
+def write_outline_course(folder: Path, units: int) -> Path:
+    """A course of ``units`` Units (ten to a Subsection, five Subsections to a Section), some staff-only or
+    restricted to a cohort, each holding one html block."""
+    partitions = [{"id": 200, "name": "Cohorts", "scheme": "cohort", "version": 3, "active": True,
+                   "description": "", "parameters": {}, "groups": [{"id": 1, "name": "Red", "version": 1}]}]
+    body = []
+    for s in range(0, units, 10):
+        if s % 50 == 0:
+            body.append(f'<chapter url_name="ch{s}" display_name="Section {s}">')
+        body.append(f'<sequential url_name="seq{s}" display_name="Subsection {s}" graded="true" format="Homework">')
+        for u in range(s, min(s + 10, units)):
+            extra = ' visible_to_staff_only="true"' if u % 7 == 3 else ""
+            extra += ' group_access=\'{"200": [1]}\'' if u % 7 == 5 else ""
+            body.append(f'<vertical url_name="u{u}" display_name="Unit {u}"{extra}>'
+                        f'<html url_name="h{u}"><![CDATA[<p>{u}</p>]]></html></vertical>')
+        body.append("</sequential>")
+        if s % 50 == 40 or s + 10 >= units:
+            body.append("</chapter>")
+    (folder / "course").mkdir(parents=True)
+    (folder / "policies" / "2026").mkdir(parents=True)
+    (folder / "course.xml").write_text('<course url_name="2026" org="LcX" course="Outline"/>')
+    (folder / "course" / "2026.xml").write_text(
+        f'<course start="2026-01-01T00:00:00Z" display_name="Outline">{"".join(body)}</course>'
+    )
+    policy = {"course/2026": {"user_partitions": partitions}}
+    (folder / "policies" / "2026" / "policy.json").write_text(json.dumps(policy))
+    return folder
+
+
+def test_a_learners_outline_costs_the_same_for_10_and_500_units(db, tmp_path, learner):
+    counts = {}
+    for units in (10, 500):
+        result = api.import_olx(write_outline_course(tmp_path / str(units), units), strict=True)
+        course = str(result.course_key)
+        api.get_user_outline(course, learner)  # the tree, the outline and the run's dates are cached now
+        with CaptureQueriesContext(connection) as warm:
+            outline = api.get_user_outline(course, learner)
+        shown = sum(len(sequence.units) for sequence in outline.sequences.values())
+        assert shown == units - sum(1 for u in range(units) if u % 7 in (3, 5))
+        counts[units] = [q["sql"].split()[0] for q in warm.captured_queries]
+    # The run (1), the learner's roles (1), personal dates (1) and partition groups (1): whatever the size.
+    assert counts[10] == counts[500]
+    assert len([sql for sql in counts[10] if sql not in ("SAVEPOINT", "RELEASE")]) == 4
