@@ -29,6 +29,8 @@ demo: install
 	@export LC_RUNTIME_HOME=$(DEMO_HOME); set -e; \
 	  $(VENV)/bin/lc-runtime import examples/demo-course; \
 	  echo; $(VENV)/bin/lc-runtime tree $(DEMO_COURSE) --user ada; \
+	  echo; echo "=== ada's outline: her dates, what is open to her ==="; \
+	  $(VENV)/bin/lc-runtime outline $(DEMO_COURSE) --user ada; \
 	  echo; echo "=== ada answers the question (687 days) through the problem's handler ==="; \
 	  $(VENV)/bin/lc-runtime handle "block-v1:LcX+Demo+2026+type@problem+block@orbit-question" \
 	    xmodule_handler problem_check --user ada --post input_orbit-question_2_1=choice_1 \

@@ -77,6 +77,14 @@ def bench_course(label: str, path: Path, learner) -> str:
     runtime, seconds, queries = _measure(lambda: api.get_runtime(learner, course_key=result.course_key))
     print(f"  tree (warm)   {seconds * 1000:7.1f} ms {queries:6d} queries")
 
+    # A learner's outline: the first one builds the course outline (cached per snapshot) and, in a new
+    # course, chooses the learner's Variants; then the warm path, what each outline page costs.
+    _, seconds, queries = _measure(lambda: api.get_user_outline(result.course_key, learner))
+    print(f"  outline (cold) {seconds * 1000:6.1f} ms {queries:6d} queries")
+    warm = [_measure(lambda: api.get_user_outline(result.course_key, learner)) for _ in range(20)]
+    print(f"  outline (warm) median {statistics.median(w[1] for w in warm) * 1000:6.1f} ms "
+          f"{warm[-1][2]:6d} queries")
+
     units = _units_the_learner_sees(runtime)
     timings, counts = [], []
     for unit_key in units:

@@ -27,6 +27,7 @@ the command, never saved (the default role provider makes Django staff ``staff``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -261,6 +262,48 @@ def cmd_tree(args) -> int:
                 walk(child, depth + 1)
 
         walk(runtime.get_block(runtime.root_usage_key), 0)
+    return 0
+
+
+def cmd_outline(args) -> int:
+    from datetime import datetime
+
+    from lc_runtime import api
+
+    at = None
+    if args.at:
+        try:
+            at = datetime.fromisoformat(args.at.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise CommandFailed(f"--at {args.at!r} is not an ISO 8601 date") from exc
+        if at.tzinfo is None:
+            raise CommandFailed(f"--at {args.at!r} needs a time zone (2027-01-01T00:00:00Z)")
+    viewer = _user(args.user, course_key=args.course_key, acting_as="staff" if args.view_as else None)
+    view_as = _existing_user(args.view_as) if args.view_as else None
+    with api.unit_of_work():
+        outline = api.get_user_outline(args.course_key, viewer, at=at, view_as=view_as)
+
+    def state(entry) -> str:
+        return "" if entry.accessible else f"  (locked by {entry.closed_by}: {entry.reason})"
+
+    def when(value) -> str:
+        return value.isoformat() if value else "-"
+
+    if args.json:
+        data = dataclasses.asdict(outline)
+        data["hidden"] = {str(key): closure for key, closure in data["hidden"].items()}
+        print(json.dumps(data, indent=2, default=str))
+        return 0
+    for section in outline.sections:
+        print(f"{section.display_name}  [{section.usage_key}]{state(section)}")
+        for sequence in section.sequences:
+            graded = f" graded ({sequence.format})" if sequence.graded else ""
+            print(f"  {sequence.display_name}  start {when(sequence.start)} due {when(sequence.due)}{graded}"
+                  f"{state(sequence)}")
+            for unit in sequence.units:
+                print(f"    {unit.display_name}{state(unit)}")
+    for usage_key, closure in outline.hidden.items():
+        print(f"hidden: {usage_key} ({closure.processor}: {closure.reason})")
     return 0
 
 
@@ -642,6 +685,14 @@ def build_parser() -> argparse.ArgumentParser:
     seen_as.add_argument("--staff", action="store_true", help=ACT_AS_STAFF)
     seen_as.add_argument("--draft", action="store_true", help=f"the draft (authoring) tree; {DRAFT_STAFF}")
     p.set_defaults(func=cmd_tree)
+
+    p = commands.add_parser("outline", help="a learner's outline: what they see, what is locked or hidden, and why")
+    p.add_argument("course_key")
+    p.add_argument("--user", help="the learner (course staff see everything); with --view-as, the staff member")
+    p.add_argument("--view-as", metavar="USERNAME", help="show this learner's outline to --user, course staff")
+    p.add_argument("--at", help="the outline at this time (ISO 8601 with a time zone; default: now)")
+    p.add_argument("--json", action="store_true", help="print the outline as JSON")
+    p.set_defaults(func=cmd_outline)
 
     p = commands.add_parser("render", help="render a block's view as HTML for a user")
     p.add_argument("usage_key")

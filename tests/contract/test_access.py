@@ -125,11 +125,7 @@ def people(access_course, make_user):
 
 
 def _assign(user, partition_id: int, group_id: int) -> None:
-    from lc_runtime.content.learners.models import PartitionGroup
-
-    PartitionGroup.objects.update_or_create(
-        user_id=user.id, course_key=KEY, partition_id=partition_id, defaults={"group_id": group_id}
-    )
+    api.assign_group(KEY, user, partition_id, group_id)
 
 
 def outline_shape(outline) -> dict:
@@ -418,3 +414,25 @@ def test_harvardx_staff_only_content_is_for_staff_only(db, make_user):
         q.usage_key.block_id for q in outline.sequences.values()
     } | {u.usage_key.block_id for q in outline.sequences.values() for u in q.units}
     assert not listed & {block_id for _type, block_id in staff_only}
+
+
+# ---- the command line
+
+
+def test_lc_runtime_outline_shows_what_a_learner_sees_and_why(people, capsys):
+    from lc_runtime import cli
+
+    assert cli.main(["outline", KEY, "--user", "red"]) == 0
+    out = capsys.readouterr().out
+    assert "Lessons" in out and "Red cohort" in out and "Verified track" not in out
+    assert "Later  start" in out and "(locked by schedule: opens on" in out
+    assert "hidden: " + key("chapter", "staff_only") + " (visibility: visible to staff only)" in out
+
+    assert cli.main(["outline", KEY, "--user", "staff", "--view-as", "blue", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    units = [unit["display_name"] for unit in data["sections"][0]["sequences"][0]["units"]]
+    assert "Verified track" in units and "Red cohort" not in units
+    assert data["hidden"][key("vertical", "red_unit")]["processor"] == "content_groups"
+
+    assert cli.main(["outline", KEY, "--user", "red", "--at", "2027-01-01"]) == 2
+    assert "needs a time zone" in capsys.readouterr().err
