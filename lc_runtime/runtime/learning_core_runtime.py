@@ -712,7 +712,13 @@ class LearningCoreRuntime(Runtime):
         return f"{get_setting('HANDLER_URL_PREFIX')}/resource/{block.scope_ids.block_type}/{uri}"
 
     def publish(self, block, event_type: str, event_data: Any) -> None:
-        """Queue an event; it is delivered after the unit of work commits, and never if it rolls back."""
+        """
+        Queue an event; it is delivered after the unit of work commits, and never if it rolls back.
+
+        Staff viewing the course as a learner send nothing: the learner did not do it.
+        """
+        if self.viewer is not None:
+            return
         event = XBlockEvent(
             event_type=event_type,
             data=event_data,

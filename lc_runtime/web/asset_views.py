@@ -121,7 +121,8 @@ def jump_to_id_view(request, course_key: str, block_id: str):
     if not matches:
         raise Http404(f"No block {block_id!r} in {key}")
     try:
-        unit = runtime.get_block(_jump_target(runtime, runtime.usage_key_of(matches[0])))
+        target = runtime.get_block(runtime.usage_key_of(matches[0]))  # refused if the visitor may not reach it
+        unit = runtime.get_block(_jump_target(runtime, target.scope_ids.usage_id))
     except NoSuchUsage as exc:
         raise Http404(str(exc)) from exc
     fragment = runtime.render(unit, "student_view")

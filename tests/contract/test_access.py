@@ -300,7 +300,7 @@ def test_a_signed_handler_url_to_hidden_content_is_refused_and_writes_nothing(pe
 def test_jump_to_id_refuses_hidden_content(people):
     client = Client()
     client.force_login(people["red"])
-    for block_id in ("staff_text", "verified_text", "future_text"):
+    for block_id in ("staff_text", "verified_text", "future_text", "staff_note"):
         url = reverse("lc_runtime:jump-to-id", kwargs={"course_key": KEY, "block_id": block_id})
         assert client.get(url).status_code == 404
     url = reverse("lc_runtime:jump-to-id", kwargs={"course_key": KEY, "block_id": "hello"})
@@ -330,13 +330,24 @@ def test_staff_view_as_a_learner_sees_their_outline_and_writes_nothing(people):
     with pytest.raises(api.BlockNotAccessible):
         runtime.get_block(key("done", "staff_note"))
     LearnerVariant.objects.all().delete()
-    as_red = api.get_runtime(people["staff"], course_key=KEY, view_as=people["red"])
-    with api.unit_of_work():
-        block = as_red.get_block(key("done", "red_done"))
-        block.done = True
-        block.save()
-        as_red.render(as_red.get_block(key("vertical", "bank_unit")), "student_view")
+    events = []
+
+    def record(sender, event, **kwargs):
+        events.append(event)
+
+    api.xblock_event.connect(record)
+    try:
+        as_red = api.get_runtime(people["staff"], course_key=KEY, view_as=people["red"])
+        with api.unit_of_work():
+            block = as_red.get_block(key("done", "red_done"))
+            block.done = True
+            block.save()
+            as_red.publish(block, "completion", {"completion": 1.0})
+            as_red.render(as_red.get_block(key("vertical", "bank_unit")), "student_view")
+    finally:
+        api.xblock_event.disconnect(record)
     assert not LearnerVariant.objects.exists()
+    assert not events, "viewing as a learner announces nothing in the learner's name"
     assert set(PartitionGroup.objects.values_list("user_id", "partition_id", "group_id")) == groups_before
     assert api.get_runtime(people["red"], course_key=KEY).get_block(key("done", "red_done")).done is False
 
