@@ -78,7 +78,7 @@ from lc_runtime.olx.exporter import ExportError, ExportResult, export_course
 from lc_runtime.olx.importer import ImportProblem, ImportResult, StrictImportError, import_course
 from lc_runtime.olx.parsing import OlxError
 from lc_runtime.olx.sources import OlxSource
-from lc_runtime.outlines.api import CourseOutlineData, UserCourseOutline, learner_schedule, user_course_outline
+from lc_runtime.outlines.api import CourseOutlineData, UserCourseOutline, block_dates, user_course_outline
 from lc_runtime.runtime.date_extraction import content_dates_of
 from lc_runtime.runtime.events import XBlockEvent, xblock_event
 from lc_runtime.runtime.learning_core_runtime import BlockNotAccessible, LearningCoreRuntime, NotASelector
@@ -439,7 +439,7 @@ def get_user_outline(
     outline = runtime.course_outline()
     with unit_of_work():
         decision = runtime.outline_decision(at_time)
-        schedule = learner_schedule(outline, runtime.learner_dates())
+        schedule = block_dates(outline, runtime.learner_dates())
     return user_course_outline(
         outline, decision, schedule, user_id=runtime.learner_id, at_time=at_time, is_staff=not runtime.enforces_access
     )

@@ -60,8 +60,11 @@ def _fresh_caches():
     from edx_django_utils.cache import RequestCache
     from openedx_content.models_api import Container
 
+    from lc_runtime.outlines.api import forget_recent_outlines
+
     for alias in ("default",):
         caches[alias].clear()
+    forget_recent_outlines()
     # edx-when caches dates in the request cache too (a thread's, cleared by a middleware between requests):
     # a test's dates must not reach the next test, whose rows (and publish ids) may be the same.
     RequestCache.clear_all_namespaces()

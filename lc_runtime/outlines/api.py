@@ -5,7 +5,7 @@ Plugin authors subclass :class:`OutlineProcessor` (entry point group ``lc_runtim
 or :class:`PartitionScheme` (``lc_runtime.partition_schemes.v1``).
 """
 
-from lc_runtime.outlines.build import course_outline
+from lc_runtime.outlines.build import course_outline, forget_recent_outlines
 from lc_runtime.outlines.context import LearnerContext
 from lc_runtime.outlines.data import (
     BlockAccessData,
@@ -24,13 +24,13 @@ from lc_runtime.outlines.data import (
 )
 from lc_runtime.outlines.pipeline import AccessDecision, decide_access, user_course_outline
 from lc_runtime.outlines.processors import (
+    BlockDates,
     ContentGroupsOutlineProcessor,
-    LearnerSchedule,
     OutlineProcessor,
     ScheduleOutlineProcessor,
     SelectorsOutlineProcessor,
     VisibilityOutlineProcessor,
-    learner_schedule,
+    block_dates,
 )
 from lc_runtime.outlines.registry import PROCESSORS_GROUP, outline_processors, processor_errors
 from lc_runtime.outlines.schemes import (
@@ -58,7 +58,7 @@ __all__ = [
     "CourseVisibility",
     "ExamData",
     "LearnerContext",
-    "LearnerSchedule",
+    "BlockDates",
     "OutlineProcessor",
     "PartitionScheme",
     "RandomScheme",
@@ -72,8 +72,9 @@ __all__ = [
     "VisibilityData",
     "VisibilityOutlineProcessor",
     "course_outline",
+    "forget_recent_outlines",
     "decide_access",
-    "learner_schedule",
+    "block_dates",
     "outline_processors",
     "partition_scheme",
     "processor_errors",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Mapping
 from io import BytesIO
 from typing import Any
@@ -34,11 +35,17 @@ from lc_runtime.outlines.data import (
     VisibilityData,
 )
 
-__all__ = ["OUTLINE_CACHE_VERSION", "course_outline"]
+__all__ = ["OUTLINE_CACHE_VERSION", "course_outline", "forget_recent_outlines"]
 
 OUTLINE_CACHE_ALIAS = "default"
 OUTLINE_CACHE_VERSION = 1
 OUTLINE_CACHE_TIMEOUT = 60 * 60 * 24
+
+# The outlines this process used last, in front of the shared cache: unpickling a large course's outline
+# costs more than deciding a learner's access from it. An outline never changes under its key (the
+# snapshot and the run's settings), so a process may keep it as long as it likes.
+RECENT_OUTLINES = 32
+_recent_outlines: OrderedDict[str, CourseOutlineData] = OrderedDict()
 
 # The settings that decide access, with the XBlock field types that read them (the names and types of
 # edx-platform's InheritanceMixin and SequenceBlock).
@@ -72,12 +79,24 @@ def course_outline(tree: CourseTree) -> CourseOutlineData:
     run_settings = json.dumps(tree.run_settings, sort_keys=True, default=str)
     digest = hashlib.sha256(run_settings.encode()).hexdigest()[:16]
     cache_key = f"lc_runtime.outline:{tree.mode}:{tree.course_key}:{tree.snapshot}:{digest}"
+    outline = _recent_outlines.get(cache_key)
+    if outline is not None:
+        _recent_outlines.move_to_end(cache_key)
+        return outline
     cache = caches[OUTLINE_CACHE_ALIAS]
     outline = cache.get(cache_key, version=OUTLINE_CACHE_VERSION)
     if outline is None:
         outline = build_course_outline(tree)
         cache.set(cache_key, outline, OUTLINE_CACHE_TIMEOUT, version=OUTLINE_CACHE_VERSION)
+    _recent_outlines[cache_key] = outline
+    if len(_recent_outlines) > RECENT_OUTLINES:
+        _recent_outlines.popitem(last=False)
     return outline
+
+
+def forget_recent_outlines() -> None:
+    """Drop the outlines this process keeps in memory (clear them with the shared cache, as tests do)."""
+    _recent_outlines.clear()
 
 
 def build_course_outline(tree: CourseTree) -> CourseOutlineData:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from opaque_keys.edx.keys import CourseKey, UsageKey
@@ -145,10 +146,26 @@ class CourseOutlineData:
     user_partitions: tuple[Mapping[str, Any], ...] = ()
     blocks: Mapping[UsageKey, BlockAccessData] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def sequences(self) -> dict[UsageKey, CourseLearningSequenceData]:
         """Every subsection, by usage key, in course order."""
         return {sequence.usage_key: sequence for section in self.sections for sequence in section.sequences}
+
+    # Usage keys hash slowly (opaque_keys rebuilds a tuple each time) and ``blocks`` holds every block of
+    # the course: work done per learner goes by position, found once per outline (built once per snapshot).
+    @cached_property
+    def block_positions(self) -> Mapping[UsageKey, int]:
+        """Each block's position in :attr:`blocks` (course order)."""
+        return {key: position for position, key in enumerate(self.blocks)}
+
+    @cached_property
+    def parent_positions(self) -> tuple[int, ...]:
+        """For each block of :attr:`blocks`, in order, its parent's position; -1 for the course's children."""
+        index, root = self.block_positions, self.root_key
+        return tuple(
+            -1 if block.parent is None or block.parent == root else index[block.parent]
+            for block in self.blocks.values()
+        )
 
     @property
     def root_key(self) -> UsageKey:

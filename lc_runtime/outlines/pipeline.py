@@ -18,7 +18,7 @@ from lc_runtime.outlines.data import (
     UserOutlineSequence,
     UserOutlineUnit,
 )
-from lc_runtime.outlines.processors import LearnerSchedule, OutlineProcessor
+from lc_runtime.outlines.processors import BlockDates, OutlineProcessor
 from lc_runtime.outlines.registry import outline_processors
 
 __all__ = ["AccessDecision", "decide_access", "user_course_outline"]
@@ -109,7 +109,7 @@ def decide_access(
 def user_course_outline(
     outline: CourseOutlineData,
     decision: AccessDecision,
-    schedule: LearnerSchedule,
+    schedule: BlockDates,
     *,
     user_id: int | None,
     at_time: datetime,

@@ -35,13 +35,13 @@ from lc_runtime.outlines.schemes import (
 )
 
 __all__ = [
+    "BlockDates",
     "ContentGroupsOutlineProcessor",
-    "LearnerSchedule",
     "OutlineProcessor",
     "ScheduleOutlineProcessor",
     "SelectorsOutlineProcessor",
     "VisibilityOutlineProcessor",
-    "learner_schedule",
+    "block_dates",
 ]
 
 
@@ -101,44 +101,54 @@ class VisibilityOutlineProcessor(OutlineProcessor):
         return hidden
 
 
-class LearnerSchedule:
+class BlockDates:
     """Each block's start and due for one learner: edx-when's dates (personal ones applied) over the authored ones."""
 
-    def __init__(self, starts: dict[UsageKey, datetime], dues: dict[UsageKey, datetime | None],
-                 opens: dict[UsageKey, datetime], course_start: datetime) -> None:
-        self.starts, self.dues, self.opens, self.course_start = starts, dues, opens, course_start
+    def __init__(self, index: Mapping[UsageKey, int], starts: list[datetime], dues: list[datetime | None],
+                 opens: list[datetime], course_start: datetime) -> None:
+        self._index = index
+        self.starts_in_order, self.dues_in_order, self.opens_in_order = starts, dues, opens
+        self.course_start = course_start
 
     def start(self, key: UsageKey) -> datetime | None:
         """The block's start date, as set on it or the nearest ancestor that sets one."""
-        return self.starts.get(key)
+        position = self._index.get(key)
+        return self.starts_in_order[position] if position is not None else None
 
     def due(self, key: UsageKey) -> datetime | None:
         """The block's due date, as set on it or the nearest ancestor that sets one."""
-        return self.dues.get(key)
+        position = self._index.get(key)
+        return self.dues_in_order[position] if position is not None else None
 
     def opens_at(self, key: UsageKey) -> datetime:
         """When the learner may reach the block: the latest start on its way down from the course."""
-        return self.opens.get(key, self.course_start)
+        position = self._index.get(key)
+        return self.opens_in_order[position] if position is not None else self.course_start
 
 
-def learner_schedule(
-    outline: CourseOutlineData, dates: Mapping[tuple[UsageKey, str], datetime]
-) -> LearnerSchedule:
+def block_dates(outline: CourseOutlineData, dates: Mapping[tuple[UsageKey, str], datetime]) -> BlockDates:
     """Every block's start, due and opening for a learner whose edx-when dates are ``dates`` (no query)."""
     root = outline.root_key
     course_start = dates.get((root, "start")) or outline.start or DEFAULT_START_DATE
-    starts: dict[UsageKey, datetime] = {}
-    dues: dict[UsageKey, datetime | None] = {}
-    opens: dict[UsageKey, datetime] = {}
     course_due = dates.get((root, "due"))
-    for key, block in outline.blocks.items():  # course order: a parent comes before its children
-        parent = block.parent
-        inherited_start = starts.get(parent, course_start) if parent != root else course_start
-        inherited_due = dues.get(parent) if parent != root else course_due
-        starts[key] = dates.get((key, "start")) or block.start or inherited_start
-        dues[key] = dates.get((key, "due")) or block.due or inherited_due
-        opens[key] = max(starts[key], opens.get(parent, course_start) if parent != root else course_start)
-    return LearnerSchedule(starts, dues, opens, course_start)
+    index = outline.block_positions
+    given: dict[tuple[int, str], datetime] = {}
+    for (key, kind), value in dates.items():
+        position = index.get(key)
+        if position is not None:
+            given[position, kind] = value
+    starts: list[datetime] = []
+    dues: list[datetime | None] = []
+    opens: list[datetime] = []
+    for position, (block, parent) in enumerate(
+        zip(outline.blocks.values(), outline.parent_positions, strict=True)
+    ):
+        # Course order: a parent comes before its children.
+        start = given.get((position, "start")) or block.start or (starts[parent] if parent >= 0 else course_start)
+        starts.append(start)
+        dues.append(given.get((position, "due")) or block.due or (dues[parent] if parent >= 0 else course_due))
+        opens.append(max(start, opens[parent] if parent >= 0 else course_start))
+    return BlockDates(index, starts, dues, opens, course_start)
 
 
 class ScheduleOutlineProcessor(OutlineProcessor):
@@ -153,12 +163,11 @@ class ScheduleOutlineProcessor(OutlineProcessor):
     description = "not open yet"
 
     def load_data(self, outline):
-        self.schedule = learner_schedule(outline, self.context.learner_dates())
+        self.schedule = block_dates(outline, self.context.learner_dates())
         early = outline.days_early_for_beta if BETA_TESTER in self.context.roles else None
         self.early = timedelta(days=early) if early else timedelta(0)
 
-    def _not_open(self, key: UsageKey) -> bool:
-        opens = self.schedule.opens_at(key)
+    def _not_open(self, key: UsageKey, opens: datetime) -> bool:
         if opens > self.at_time + self.early:
             self.reasons[key] = f"opens on {opens.isoformat()}" + (" (beta testers: earlier)" if self.early else "")
             return True
@@ -168,14 +177,14 @@ class ScheduleOutlineProcessor(OutlineProcessor):
         # Sections and subsections stay in the outline, locked (below); what is inside a subsection goes.
         locked_levels = {"chapter", "sequential"}
         return frozenset(
-            key for key, block in outline.blocks.items()
-            if block.block_type not in locked_levels and self._not_open(key)
+            key for (key, block), opens in zip(outline.blocks.items(), self.schedule.opens_in_order, strict=True)
+            if block.block_type not in locked_levels and self._not_open(key, opens)
         )
 
     def inaccessible_sequences(self, outline):
         closed = set()
         for key, sequence in outline.sequences.items():
-            if self._not_open(key):
+            if self._not_open(key, self.schedule.opens_at(key)):
                 closed.add(key)
                 continue
             due = outline.end if outline.self_paced else self.schedule.due(key)

@@ -275,6 +275,7 @@ class LearningCoreRuntime(Runtime):
             partition_overrides=partition_overrides,
         )
         self._access: AccessDecision | None = None
+        self._outline: CourseOutlineData | None = None
 
     # ---- the learner's dates (edx-when): their start, due and end of every block
     def _with_learner_dates(self, authored: AuthoredFieldData):
@@ -346,7 +347,9 @@ class LearningCoreRuntime(Runtime):
 
     def course_outline(self) -> CourseOutlineData:
         """The run's learner-independent outline (cached per snapshot: no query)."""
-        return course_outline(self.tree)
+        if self._outline is None:
+            self._outline = course_outline(self.tree)
+        return self._outline
 
     def access(self, at_time=None) -> AccessDecision:
         """
