@@ -33,7 +33,7 @@ class LearnerContext(Protocol):
         """Give the learner a group in each random partition that has none yet (stored, as a split test would)."""
 
     def resolve_selectors(self) -> None:
-        """Choose the learner's Variant of every selector of the course, in one batch."""
+        """Choose the learner's Variant of every selector of the course they can reach, in one batch."""
 
     def variant_members(self, selector_key: UsageKey) -> list[UsageKey]:
-        """The members of a selector's pool the learner's Variant shows."""
+        """The members of a selector's pool the learner's Variant shows (none if they cannot reach it)."""

@@ -156,7 +156,8 @@ class ScheduleOutlineProcessor(OutlineProcessor):
     Dates: nothing opens before the course starts; a subsection opens at its start (its section's, if
     later); a unit or component whose start is still to come is removed; a subsection that hides after
     its due date (``hide_after_due``; the course end in a self-paced course) closes then. Beta testers
-    get everything ``days_early_for_beta`` days early. Dates are the learner's own, from edx-when.
+    get each block ``days_early_for_beta`` days early (its own, inherited from its ancestors or the
+    course, as edx-platform's field). Dates are the learner's own, from edx-when.
     """
 
     order = 20
@@ -164,12 +165,23 @@ class ScheduleOutlineProcessor(OutlineProcessor):
 
     def load_data(self, outline):
         self.schedule = block_dates(outline, self.context.learner_dates())
-        early = outline.days_early_for_beta if BETA_TESTER in self.context.roles else None
-        self.early = timedelta(days=early) if early else timedelta(0)
+        self.beta_tester = BETA_TESTER in self.context.roles
+        # ``days_early_for_beta`` is inherited: a block's own, else its nearest ancestor's, else the course's.
+        course_early = outline.days_early_for_beta or 0.0
+        early_days: list[float] = []
+        if self.beta_tester:
+            blocks = zip(outline.blocks.values(), outline.parent_positions, strict=True)
+            for block, parent in blocks:
+                inherited = early_days[parent] if parent >= 0 else course_early
+                early_days.append(block.days_early_for_beta if block.days_early_for_beta is not None else inherited)
+        self.early_in_order = [timedelta(days=days) for days in early_days]
+        self.index = outline.block_positions
 
-    def _not_open(self, key: UsageKey, opens: datetime) -> bool:
-        if opens > self.at_time + self.early:
-            self.reasons[key] = f"opens on {opens.isoformat()}" + (" (beta testers: earlier)" if self.early else "")
+    def _not_open(self, key: UsageKey, position: int) -> bool:
+        opens = self.schedule.opens_in_order[position]
+        early = self.early_in_order[position] if self.beta_tester else timedelta(0)
+        if opens > self.at_time + early:
+            self.reasons[key] = f"opens on {opens.isoformat()}" + (" (beta testers: earlier)" if early else "")
             return True
         return False
 
@@ -177,14 +189,14 @@ class ScheduleOutlineProcessor(OutlineProcessor):
         # Sections and subsections stay in the outline, locked (below); what is inside a subsection goes.
         locked_levels = {"chapter", "sequential"}
         return frozenset(
-            key for (key, block), opens in zip(outline.blocks.items(), self.schedule.opens_in_order, strict=True)
-            if block.block_type not in locked_levels and self._not_open(key, opens)
+            key for position, (key, block) in enumerate(outline.blocks.items())
+            if block.block_type not in locked_levels and self._not_open(key, position)
         )
 
     def inaccessible_sequences(self, outline):
         closed = set()
         for key, sequence in outline.sequences.items():
-            if self._not_open(key, self.schedule.opens_at(key)):
+            if self._not_open(key, self.index[key]):
                 closed.add(key)
                 continue
             due = outline.end if outline.self_paced else self.schedule.due(key)

@@ -128,6 +128,8 @@ class _LearnerContext:
     def variant_members(self, selector_key):
         runtime = self._runtime
         record = runtime.record_of(selector_key)
+        if runtime._closure(record.ref) is not None:  # hidden by another rule: no Variant is drawn for it
+            return []
         return [runtime.usage_key_of(ref) for ref in runtime.variants.children_of(record)]
 
 
@@ -273,6 +275,7 @@ class LearningCoreRuntime(Runtime):
             publish=self.publish,
             persist=viewer is None,
             partition_overrides=partition_overrides,
+            is_reachable=lambda ref: self._closure(ref) is None,
         )
         self._access: AccessDecision | None = None
         self._outline: CourseOutlineData | None = None
@@ -454,9 +457,8 @@ class LearningCoreRuntime(Runtime):
         """
         record = self.record_of(usage_id)
         key = self.usage_key_of(record.ref)
-        block = self._blocks.get(key)
-        if block is not None:
-            return block
+        # Asked even of blocks built already: choosing Variants and inheriting settings build blocks the
+        # learner may not reach, and those must not be handed out.
         closure = self._closure(record.ref)
         if closure is not None:
             raise BlockNotAccessible(key, closure.processor, closure.reason)
@@ -694,7 +696,9 @@ class LearningCoreRuntime(Runtime):
         """
         A signed URL to ``handler_name`` of ``block`` for this runtime's user (see ``handler_urls``).
 
-        It works only in that user's session unless ``thirdparty``; draft URLs always need a staff session.
+        It works only in that user's session unless ``thirdparty``; draft URLs always need a staff session,
+        and so do the URLs of a runtime viewing as someone else (a session-less URL would let whoever
+        holds it act as the learner).
         """
         handler = getattr(block, handler_name, None)
         fallback = getattr(block, "fallback_handler", None)
@@ -702,7 +706,7 @@ class LearningCoreRuntime(Runtime):
             raise ValueError(f"{handler_name!r} is not a handler of {block.scope_ids.usage_id}")
         if self.mode == "draft" and self.learner_id is None:
             raise ValueError("a draft runtime without a user cannot make handler URLs: nobody could use them")
-        access = "thirdparty" if thirdparty and self.mode == "published" else "session"
+        access = "thirdparty" if thirdparty and self.mode == "published" and self.viewer is None else "session"
         return handler_urls.handler_url(
             self.mode, str(block.scope_ids.usage_id), self.learner_id, handler_name, suffix, query, access=access
         )

@@ -55,8 +55,12 @@ class VariantResolver:
         publish: Callable[[XBlock, str, dict], None],
         persist: bool = True,
         partition_overrides: Mapping[int, int] | None = None,
+        is_reachable: Callable[[BlockRef], bool] | None = None,
     ) -> None:
         self.tree, self.course_key, self.user_id = tree, course_key, user_id
+        # What the learner may reach (the outline processors' say): a selector they cannot reach is not
+        # resolved when a batch is gathered, so no Variant is drawn, stored or announced for it.
+        self._is_reachable = is_reachable or (lambda ref: True)
         # With ``persist`` False (staff viewing as a learner) the learner's stored Variants and groups are
         # read, and what is drawn for them is shown but neither stored nor announced.
         self.persist = persist
@@ -151,6 +155,8 @@ class VariantResolver:
         stack = [top]
         while stack:
             record = stack.pop()
+            if not self._is_reachable(record.ref):
+                continue
             if record.pool_entity_id is not None:
                 if record.ref in self._chosen:
                     stack.extend(blocks[ref] for ref in self._chosen[record.ref])

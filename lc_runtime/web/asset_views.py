@@ -13,6 +13,7 @@ go to logged-in users only.
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
 from django.urls import path
@@ -87,20 +88,36 @@ def draft_asset_view(request, course_key: str, path: str):
     return _serve(request, key, path, "draft")
 
 
-def _jump_target(runtime, usage_key):
-    """The unit to show for a block: the unit holding it, the block itself if it is one, or a container's first unit."""
+def _jump_targets(runtime, usage_key) -> list:
+    """
+    The units that may show a block, best first: the unit holding it, the block itself if it is one,
+    or a container's units in course order (the first one the visitor may reach is shown).
+    """
     record = runtime.record_of(usage_key)
     if record.block_type in ("course", "chapter", "sequential"):
-        for descendant in runtime.descendant_records(usage_key):
-            if descendant.block_type == "vertical":
-                return runtime.usage_key_of(descendant.ref)
-        return usage_key
+        units = [
+            runtime.usage_key_of(descendant.ref)
+            for descendant in runtime.descendant_records(usage_key)
+            if descendant.block_type == "vertical"
+        ]
+        return units or [usage_key]
     current = record
     while current.block_type != "vertical":
         if current.parent is None:
-            return usage_key
+            return [usage_key]
         current = runtime.record_of(runtime.usage_key_of(current.parent))
-    return runtime.usage_key_of(current.ref)
+    return [runtime.usage_key_of(current.ref)]
+
+
+def _first_reachable(runtime, keys):
+    """The first block of ``keys`` the runtime hands out; the last refusal if none."""
+    refusal = None
+    for key in keys:
+        try:
+            return runtime.get_block(key)
+        except NoSuchUsage as exc:
+            refusal = exc
+    raise refusal
 
 
 @require_safe
@@ -114,7 +131,8 @@ def jump_to_id_view(request, course_key: str, block_id: str):
     """
     key = _course_key(course_key)
     try:
-        runtime = api.get_runtime(getattr(request, "user", None), course_key=key)
+        # A site without auth middleware has no request.user: a visitor, not a system task.
+        runtime = api.get_runtime(getattr(request, "user", None) or AnonymousUser(), course_key=key)
     except (api.CourseNotFound, api.CourseNotPublished) as exc:
         raise Http404(str(exc)) from exc
     matches = sorted(record.ref for record in runtime.iter_records() if record.block_id == block_id)
@@ -122,7 +140,7 @@ def jump_to_id_view(request, course_key: str, block_id: str):
         raise Http404(f"No block {block_id!r} in {key}")
     try:
         target = runtime.get_block(runtime.usage_key_of(matches[0]))  # refused if the visitor may not reach it
-        unit = runtime.get_block(_jump_target(runtime, target.scope_ids.usage_id))
+        unit = _first_reachable(runtime, _jump_targets(runtime, target.scope_ids.usage_id))
     except NoSuchUsage as exc:
         raise Http404(str(exc)) from exc
     fragment = runtime.render(unit, "student_view")

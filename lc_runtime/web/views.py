@@ -5,6 +5,7 @@ from __future__ import annotations
 import mimetypes
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponseForbidden, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
@@ -55,7 +56,9 @@ def _acting_user(request, mode: str, access: str, user_id: int | None, course_ke
         # session-less door into drafts.
         raise PermissionDenied("Draft handler URLs work only in a staff session")
     if user_id is None:
-        return None
+        # A visitor's URL: they get what the outline processors leave an anonymous learner, never the
+        # everything-visible runtime of a system task (user None).
+        return AnonymousUser()
     user = logged_in if logged_in_id == user_id else get_user_model().objects.filter(id=user_id).first()
     if user is None or not user.is_active:
         raise PermissionDenied("Unknown or inactive user")

@@ -3,8 +3,9 @@ Who sees what: outlines, processors and their enforcement in the runtime, on an 
 
 The course has a staff-only section, a future section, a subsection that opens in five days (beta
 testers, ten days early, see it now), a unit for the Red cohort, a unit for the verified track, a
-split test, an item bank and a staff-only note in a public unit. Its dates are written relative to
-today, so the course is generated into a folder per test run and imported like any export.
+split test, an item bank (and one in the staff-only section) and a staff-only note in a public unit.
+Its dates are written relative to today, so the course is generated into a folder per test run and
+imported like any export.
 """
 
 from __future__ import annotations
@@ -59,11 +60,18 @@ COURSE_OLX = f"""<course start="2026-01-01T00:00:00Z" display_name="Access">
     <sequential url_name="later" display_name="Later" start="{SOON.isoformat()}">
       <vertical url_name="later_unit" display_name="Later unit"><html url_name="later_text">Soon.</html></vertical>
     </sequential>
+    <sequential url_name="no_beta" display_name="No beta" start="{SOON.isoformat()}" days_early_for_beta="0">
+      <vertical url_name="no_beta_unit" display_name="No beta unit"><html url_name="no_beta_text">Soon</html></vertical>
+    </sequential>
   </chapter>
   <chapter url_name="staff_only" display_name="Staff only" visible_to_staff_only="true">
     <sequential url_name="staff_seq" display_name="Staff sequence">
       <vertical url_name="staff_unit" display_name="Staff unit">
         <done url_name="staff_done" display_name="Staff task"/>
+        <itembank url_name="staff_bank" max_count="1">
+          <html url_name="staff_q1">Staff question one.</html>
+          <html url_name="staff_q2">Staff question two.</html>
+        </itembank>
       </vertical>
     </sequential>
   </chapter>
@@ -95,7 +103,7 @@ def key(block_type: str, block_id: str) -> str:
 
 HIDDEN_FROM_ALL_LEARNERS = [
     key("chapter", "staff_only"), key("sequential", "staff_seq"), key("vertical", "staff_unit"),
-    key("done", "staff_done"), key("done", "staff_note"),
+    key("done", "staff_done"), key("done", "staff_note"), key("itembank", "staff_bank"),
 ]
 
 
@@ -149,7 +157,11 @@ def children(runtime, usage_key: str) -> list[str]:
 def test_each_person_gets_their_outline(people):
     red = outline_shape(api.get_user_outline(KEY, people["red"]))
     assert red == {
-        "open": {"lessons": (True, ["welcome", "red_unit", "experiment", "bank_unit"]), "later": (False, [])},
+        "open": {
+            "lessons": (True, ["welcome", "red_unit", "experiment", "bank_unit"]),
+            "later": (False, []),
+            "no_beta": (False, []),
+        },
         "future": {"future_seq": (False, [])},
     }
     blue = outline_shape(api.get_user_outline(KEY, people["blue"]))
@@ -158,12 +170,14 @@ def test_each_person_gets_their_outline(people):
     assert beta["open"] == {
         "lessons": (True, ["welcome", "experiment", "bank_unit"]),  # in no cohort, on no track
         "later": (True, ["later_unit"]),  # ten days early
+        "no_beta": (False, []),  # its own days_early_for_beta is 0
     }
     staff = outline_shape(api.get_user_outline(KEY, people["staff"]))
     assert staff == {
         "open": {
             "lessons": (True, ["welcome", "red_unit", "verified_unit", "experiment", "bank_unit"]),
             "later": (True, ["later_unit"]),
+            "no_beta": (True, ["no_beta_unit"]),
         },
         "staff_only": {"staff_seq": (True, ["staff_unit"])},
         "future": {"future_seq": (True, ["future_unit"])},
@@ -226,9 +240,10 @@ def test_get_children_leaves_out_what_the_learner_may_not_reach(people):
     assert children(staff, key("course", "course")) == ["open", "staff_only", "future"]
 
 
-@pytest.mark.parametrize("hidden", [*HIDDEN_FROM_ALL_LEARNERS, key("vertical", "verified_unit"),
-                                    key("html", "verified_text"), key("sequential", "later"),
-                                    key("html", "later_text"), key("vertical", "future_unit")])
+@pytest.mark.parametrize("hidden", [*HIDDEN_FROM_ALL_LEARNERS, key("html", "staff_q1"),
+                                    key("vertical", "verified_unit"), key("html", "verified_text"),
+                                    key("sequential", "later"), key("html", "later_text"),
+                                    key("vertical", "future_unit")])
 def test_get_block_refuses_what_is_closed_for_the_learner(people, hidden):
     runtime = api.get_runtime(people["red"], course_key=KEY)
     with pytest.raises(api.BlockNotAccessible) as refused:
@@ -249,8 +264,9 @@ def test_each_learner_reaches_only_their_own_groups_blocks(people):
 def test_the_beta_tester_reaches_early_content_and_course_staff_everything(people):
     beta = api.get_runtime(people["beta"], course_key=KEY)
     assert beta.get_block(key("html", "later_text")) is not None
-    with pytest.raises(api.BlockNotAccessible):
-        beta.get_block(key("html", "future_text"))
+    for not_yet in ("future_text", "no_beta_text"):
+        with pytest.raises(api.BlockNotAccessible):
+            beta.get_block(key("html", not_yet))
     staff = api.get_runtime(people["staff"], course_key=KEY)
     for hidden in [*HIDDEN_FROM_ALL_LEARNERS, key("html", "future_text"), key("html", "verified_text")]:
         assert staff.get_block(hidden) is not None
@@ -260,7 +276,7 @@ def test_rendering_a_unit_shows_no_hidden_child(people):
     runtime = api.get_runtime(people["red"], course_key=KEY)
     with api.unit_of_work():
         html = runtime.render(runtime.get_block(key("vertical", "welcome")), "student_view").content
-    assert "Hello everyone." in html and "Staff checklist" not in html
+    assert "Hello everyone." in html and "staff_note" not in html
     staff = api.get_runtime(people["staff"], course_key=KEY)
     with api.unit_of_work():
         html = staff.render(staff.get_block(key("vertical", "welcome")), "student_view").content
@@ -300,11 +316,38 @@ def test_a_signed_handler_url_to_hidden_content_is_refused_and_writes_nothing(pe
 def test_jump_to_id_refuses_hidden_content(people):
     client = Client()
     client.force_login(people["red"])
-    for block_id in ("staff_text", "verified_text", "future_text", "staff_note"):
+    for block_id in ("staff_done", "staff_q1", "verified_text", "future_text", "staff_note", "staff_only"):
         url = reverse("lc_runtime:jump-to-id", kwargs={"course_key": KEY, "block_id": block_id})
         assert client.get(url).status_code == 404
-    url = reverse("lc_runtime:jump-to-id", kwargs={"course_key": KEY, "block_id": "hello"})
-    assert client.get(url).status_code == 200
+    for block_id in ("hello", "open", "lessons"):  # a section or subsection shows its first unit
+        url = reverse("lc_runtime:jump-to-id", kwargs={"course_key": KEY, "block_id": block_id})
+        response = client.get(url)
+        assert response.status_code == 200 and "Hello everyone." in response.content.decode()
+
+
+def test_an_anonymous_handler_url_gets_what_a_visitor_may_reach(people, client):
+    from lc_runtime.content.learners.models import LearnerState
+
+    for hidden in (key("done", "staff_note"), key("done", "red_done")):
+        url = handler_urls.handler_url("published", hidden, None, "toggle_button", "", "", access="thirdparty")
+        response = client.post(url, data=json.dumps({"done": True}), content_type="application/json")
+        assert response.status_code == 404
+    assert not LearnerState.objects.exists()
+
+
+def test_a_learner_draws_no_variant_and_gets_no_block_of_a_selector_they_cannot_reach(people):
+    from lc_runtime.content.learners.models import LearnerVariant
+
+    runtime = api.get_runtime(people["red"], course_key=KEY)
+    with api.unit_of_work():
+        runtime.outline_decision(datetime.now(UTC))  # chooses every Variant the learner can reach
+        runtime.render(runtime.get_block(key("vertical", "bank_unit")), "student_view")
+    drawn = set(LearnerVariant.objects.filter(user_id=people["red"].id).values_list("selector_id", flat=True))
+    assert len(drawn) == 2  # the split test and the public bank, not the staff bank
+    with pytest.raises(api.BlockNotAccessible):
+        runtime.get_block(key("itembank", "staff_bank"))
+    staff = api.get_runtime(people["staff"], course_key=KEY)
+    assert len(children(staff, key("itembank", "staff_bank"))) == 1
 
 
 def test_a_learner_may_not_read_draft_assets(people):
@@ -348,6 +391,8 @@ def test_staff_view_as_a_learner_sees_their_outline_and_writes_nothing(people):
         api.xblock_event.disconnect(record)
     assert not LearnerVariant.objects.exists()
     assert not events, "viewing as a learner announces nothing in the learner's name"
+    url = as_red.handler_url(block, "toggle_button", thirdparty=True)
+    assert "/session/" in url, "a view-as page makes no session-less URL acting as the learner"
     assert set(PartitionGroup.objects.values_list("user_id", "partition_id", "group_id")) == groups_before
     assert api.get_runtime(people["red"], course_key=KEY).get_block(key("done", "red_done")).done is False
 
