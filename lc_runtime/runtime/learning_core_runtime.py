@@ -624,8 +624,14 @@ class LearningCoreRuntime(Runtime):
         Render a view inside a unit of work: the current one (joined) or, outside one, its own.
 
         A child rendered for its parent (:meth:`render_child`) runs in its parent's unit without
-        joining it, so that its failure can be contained there.
+        joining it, so that its failure can be contained there. A block the learner may not reach is
+        refused (``BlockNotAccessible``), whichever runtime built it.
         """
+        if self.enforces_access:
+            # Blocks come from get_block, which refuses closed ones; a block from elsewhere is asked again.
+            closure = self.access().closure_of(block.scope_ids.usage_id)
+            if closure is not None:
+                raise BlockNotAccessible(block.scope_ids.usage_id, closure.processor, closure.reason)
         for_parent, self._rendering_for_parent = self._rendering_for_parent, False
         with nullcontext() if for_parent and current_unit() is not None else unit_of_work():
             self.preload_learner_state(block)

@@ -283,6 +283,14 @@ def test_rendering_a_unit_shows_no_hidden_child(people):
     assert "staff_note" in html
 
 
+def test_render_refuses_a_hidden_block_whichever_runtime_built_it(people):
+    staff = api.get_runtime(people["staff"], course_key=KEY)
+    staff_note = staff.get_block(key("done", "staff_note"))
+    runtime = api.get_runtime(people["red"], course_key=KEY)
+    with pytest.raises(api.BlockNotAccessible), api.unit_of_work():
+        runtime.render(staff_note, "student_view")
+
+
 def test_split_test_and_item_bank_show_each_learner_their_variant(people):
     runtime = api.get_runtime(people["red"], course_key=KEY)
     with api.unit_of_work():
