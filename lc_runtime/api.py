@@ -78,7 +78,13 @@ from lc_runtime.olx.exporter import ExportError, ExportResult, export_course
 from lc_runtime.olx.importer import ImportProblem, ImportResult, StrictImportError, import_course
 from lc_runtime.olx.parsing import OlxError
 from lc_runtime.olx.sources import OlxSource
-from lc_runtime.outlines.api import CourseOutlineData, UserCourseOutline, block_dates, user_course_outline
+from lc_runtime.outlines.api import (
+    BrokenOutlineProcessors,
+    CourseOutlineData,
+    UserCourseOutline,
+    block_dates,
+    user_course_outline,
+)
 from lc_runtime.runtime.date_extraction import content_dates_of
 from lc_runtime.runtime.events import XBlockEvent, xblock_event
 from lc_runtime.runtime.learning_core_runtime import BlockNotAccessible, LearningCoreRuntime, NotASelector
@@ -90,6 +96,7 @@ __all__ = [
     "AssetError",
     "AssetTooLarge",
     "BlockNotAccessible",
+    "BrokenOutlineProcessors",
     "CourseOutlineData",
     "COURSE_ROLES",
     "CourseNotFound",

@@ -32,7 +32,12 @@ from lc_runtime.outlines.processors import (
     VisibilityOutlineProcessor,
     block_dates,
 )
-from lc_runtime.outlines.registry import PROCESSORS_GROUP, outline_processors, processor_errors
+from lc_runtime.outlines.registry import (
+    PROCESSORS_GROUP,
+    BrokenOutlineProcessors,
+    outline_processors,
+    processor_errors,
+)
 from lc_runtime.outlines.schemes import (
     ENROLLMENT_TRACK_PARTITION_ID,
     SCHEMES_GROUP,
@@ -44,6 +49,7 @@ from lc_runtime.outlines.schemes import (
 )
 
 __all__ = [
+    "BrokenOutlineProcessors",
     "ENROLLMENT_TRACK_PARTITION_ID",
     "PROCESSORS_GROUP",
     "SCHEMES_GROUP",

@@ -19,7 +19,7 @@ from lc_runtime.outlines.data import (
     UserOutlineUnit,
 )
 from lc_runtime.outlines.processors import BlockDates, OutlineProcessor
-from lc_runtime.outlines.registry import outline_processors
+from lc_runtime.outlines.registry import working_outline_processors
 
 __all__ = ["AccessDecision", "decide_access", "user_course_outline"]
 
@@ -84,7 +84,7 @@ def decide_access(
         return AccessDecision(outline)
     closed: dict[UsageKey, Closure] = {}
     toc_hidden: dict[UsageKey, Closure] = {}
-    chosen = processors if processors is not None else outline_processors()
+    chosen = processors if processors is not None else working_outline_processors()
     instances = []
     for name, processor_class in chosen:
         if for_runtime and processor_class.applied_by_runtime:

@@ -368,6 +368,33 @@ def test_a_learner_may_not_read_draft_assets(people):
     assert client.get(url).status_code == 200
 
 
+def test_a_broken_outline_processor_fails_closed_for_learners_only(people, monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    from lc_runtime import plugins
+    from lc_runtime.outlines.registry import PROCESSORS_GROUP
+    from lc_runtime.outlines.registry import clear_cache as clear_processor_cache
+
+    installed = plugins.entry_points
+
+    def with_a_broken_one(group):
+        broken = [EntryPoint("enrollment", "lc_runtime_missing_module:Nothing", group)]
+        return [*installed(group=group), *(broken if group == PROCESSORS_GROUP else [])]
+
+    monkeypatch.setattr(plugins, "entry_points", with_a_broken_one)
+    clear_processor_cache()
+    try:
+        with pytest.raises(api.BrokenOutlineProcessors, match="enrollment"):
+            api.get_runtime(people["red"], course_key=KEY).get_block(key("html", "hello"))
+        with pytest.raises(api.BrokenOutlineProcessors):
+            api.get_user_outline(KEY, people["red"])
+        assert api.get_runtime(people["staff"], course_key=KEY).get_block(key("done", "staff_note")) is not None
+    finally:
+        monkeypatch.undo()
+        clear_processor_cache()
+    assert api.get_runtime(people["red"], course_key=KEY).get_block(key("html", "hello")) is not None
+
+
 # ---- viewing as someone else
 
 
