@@ -54,6 +54,10 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_UNPACK_DIR": None,
     "ROLES": "lc_runtime.content.roles.api:stored_course_roles",
     "LEARNER_SCHEDULE": "lc_runtime.content.dates.api:stored_learner_schedule",
+    # The largest item written to Django's cache (memcached refuses items over 1 MB by default).
+    "CACHE_ITEM_BYTES": 512_000,
+    # The memory (estimated) of the course trees one process keeps loaded.
+    "LOADED_TREES_BYTES": 128 * 1024 * 1024,
 }
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import warnings
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.cache import caches
@@ -55,16 +57,33 @@ SELECTORS = [usage(SELECTOR_KEY, *ref) for ref in (
 """Every selector of the selector course, one of each built-in kind and the test plugin's."""
 
 
+def redis_answers(url: str) -> bool:
+    """True when a Redis server answers PING at ``url`` (redis://host:port/...)."""
+    address = urlsplit(url)
+    try:
+        with socket.create_connection((address.hostname, address.port or 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def forget_cached_courses() -> None:
+    """Empty the shared cache and what this process keeps loaded (trees, outlines): the next read is cold."""
+    from lc_runtime.content.courses.api import forget_loaded_trees
+    from lc_runtime.outlines.api import forget_recent_outlines
+
+    caches["default"].clear()
+    forget_recent_outlines()
+    forget_loaded_trees()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     from edx_django_utils.cache import RequestCache
     from openedx_content.models_api import Container
 
-    from lc_runtime.outlines.api import forget_recent_outlines
-
-    for alias in ("default",):
-        caches[alias].clear()
-    forget_recent_outlines()
+    forget_cached_courses()
     # edx-when caches dates in the request cache too (a thread's, cleared by a middleware between requests):
     # a test's dates must not reach the next test, whose rows (and publish ids) may be the same.
     RequestCache.clear_all_namespaces()

@@ -11,9 +11,11 @@ Which store each XBlock scope belongs to, in this runtime: one rule for every la
 
 from __future__ import annotations
 
+from functools import cache
+
 from xblock.fields import BlockScope, Scope, UserScope
 
-__all__ = ["is_authored", "is_learner", "is_structure"]
+__all__ = ["is_authored", "is_learner", "is_structure", "learner_scopes"]
 
 
 def is_structure(scope) -> bool:
@@ -33,3 +35,9 @@ def is_authored(scope) -> bool:
 def is_learner(scope) -> bool:
     """A scope whose values belong to learners (one, or all of them), kept in a learner-state store."""
     return not is_structure(scope) and not is_authored(scope)
+
+
+@cache
+def learner_scopes(block_class: type) -> frozenset:
+    """The learner scopes the fields of ``block_class`` use: decided once per class (classes are few and live long)."""
+    return frozenset(declared.scope for declared in block_class.fields.values() if is_learner(declared.scope))

@@ -100,6 +100,11 @@ class LearnerFieldData(FieldData):
                 keys.add(state_key(scope, self.user_id or 0, self.course_key, usage_key, block_type))
         return keys
 
+    def has_state_to_reread(self) -> bool:
+        """True when state written in an earlier unit of work may be read again (see :meth:`preload`)."""
+        unit = current_unit()
+        return any(written is not unit for written in self._written_in.values())
+
     def preload(self, keys: Iterable[StateKey]) -> None:
         """Load every key not yet loaded, in one store call."""
         missing = [key for key in keys if key not in self._loaded]

@@ -25,6 +25,7 @@ from django.utils.html import escape
 from fs.memoryfs import MemoryFS
 from opaque_keys.edx.asides import AsideUsageKeyV2
 from opaque_keys.edx.keys import CourseKey
+from opaque_keys.edx.locator import BlockUsageLocator
 from web_fragments.fragment import Fragment
 from xblock.core import XBlock
 from xblock.exceptions import NoSuchServiceError, NoSuchUsage
@@ -34,7 +35,7 @@ from xblock.runtime import Mixologist, Runtime
 from lc_runtime.blocks.inheritance import InheritableFieldsMixin
 from lc_runtime.blocks.placeholder import ErrorPlaceholderBlock
 from lc_runtime.blocks.registry import load_block_class
-from lc_runtime.blocks.scopes import is_learner
+from lc_runtime.blocks.scopes import learner_scopes
 from lc_runtime.conf import get_setting
 from lc_runtime.content.courses.api import BlockRecord, BlockRef, CourseTree, Mode, check_mode
 from lc_runtime.content.dates.api import LearnerDates, dates_version, learner_dates
@@ -77,6 +78,10 @@ __all__ = ["BlockNotAccessible", "LearningCoreRuntime", "NotASelector", "Runtime
 log = logging.getLogger(__name__)
 
 _warned_classes: set[type] = set()
+
+
+_NOT_LOOKED_UP = object()
+_NOT_INHERITED = object()
 
 
 def _owner_key(usage_key):
@@ -230,6 +235,13 @@ class LearningCoreRuntime(Runtime):
         self.learner_id: int | None = user.id if user is not None and user.is_authenticated else None
         self.course_key = course_key
         self.tree = tree
+        # Keys built once per runtime (a key costs microseconds to build and to hash): by record.
+        self._usage_keys: dict[BlockRef, Any] = {}
+        # Blocks whose learner state (and that of everything below them) this runtime has preloaded.
+        self._state_preloaded: set[BlockRef] = set()
+        # Inherited values found by walking up the tree, by (block, field): published trees only, whose
+        # authored values never change under a runtime (an author's save in draft mode may change them).
+        self._inherited: dict[tuple[BlockRef, str], Any] | None = {} if mode == "published" else None
         self.root_usage_key = usage_key_for(course_key, *tree.root)
         self.id_manager = CourseIdManager(course_key)
         self.authored = AuthoredFieldData(writable=(mode == "draft"), inherited=self._inherited_value)
@@ -425,6 +437,11 @@ class LearningCoreRuntime(Runtime):
 
         NoSuchUsage if the key is malformed, of another course run, or names no block of this run.
         """
+        if type(usage_key) is BlockUsageLocator and usage_key.course_key is self.course_key:
+            # A key this runtime built (usage_key_of): of this run by construction.
+            record = self.tree.blocks.get((usage_key.block_type, usage_key.block_id))
+            if record is not None:
+                return record
         try:
             key = to_usage_key(usage_key)
         except InvalidKey as exc:
@@ -446,7 +463,10 @@ class LearningCoreRuntime(Runtime):
 
     def usage_key_of(self, ref: BlockRef):
         """The usage key of the block a record's ``ref`` (or a ``parent``, ``children`` entry) names in this run."""
-        return usage_key_for(self.course_key, *ref)
+        key = self._usage_keys.get(ref)
+        if key is None:
+            key = self._usage_keys[ref] = usage_key_for(self.course_key, *ref)
+        return key
 
     def get_block(self, usage_id, for_parent=None) -> XBlock:
         """
@@ -549,7 +569,22 @@ class LearningCoreRuntime(Runtime):
         raise KeyError(name)
 
     def _inherited_value(self, usage_key, name: str) -> Any:
-        record = self.record_of(usage_key)
+        if self._inherited is None:
+            return self._walk_up_for(self.record_of(usage_key), name)
+        memo_key = (self.record_of(usage_key).ref, name)
+        found = self._inherited.get(memo_key, _NOT_LOOKED_UP)
+        if found is _NOT_LOOKED_UP:
+            try:
+                found = self._walk_up_for(self.record_of(usage_key), name)
+            except KeyError:
+                found = _NOT_INHERITED
+            self._inherited[memo_key] = found
+        if found is _NOT_INHERITED:
+            raise KeyError(name)
+        return found
+
+    def _walk_up_for(self, record: BlockRecord, name: str) -> Any:
+        """The value of ``name`` set on the nearest ancestor of ``record`` that sets it; KeyError if none does."""
         while record.parent is not None:
             record = self.tree.blocks[record.parent]
             parent_key = self.usage_key_of(record.ref)
@@ -601,22 +636,27 @@ class LearningCoreRuntime(Runtime):
         """Children are not written into a block's own OLX: the tree holds them."""
 
     # ---- learner state
-    def _learner_scopes(self, block_class: type) -> set:
-        return {declared.scope for declared in block_class.fields.values() if is_learner(declared.scope)}
-
     def preload_learner_state(self, block) -> None:
-        """Load the learner state of ``block``, everything below it and their asides, in one query."""
-        records = self.descendant_records(_owner_key(block.scope_ids.usage_id))
+        """
+        Load the learner state of ``block``, everything below it and their asides, in one query; nothing
+        when this runtime has done so already for it or a block above it (a child rendered for its parent),
+        unless state written in an earlier unit of work may have to be read again.
+        """
+        root = self.record_of(_owner_key(block.scope_ids.usage_id))
+        if root.ref in self._state_preloaded and not self.learner.has_state_to_reread():
+            return
+        records = self.tree.descendants(root.ref)
         aside_classes = {aside_type: self.load_aside_type(aside_type) for aside_type in get_setting("ASIDE_TYPES")}
         triples = []
         for record in records:
             block_class = self.mixologist.mix(self.load_block_type(record.block_type))
             usage_key = self.usage_key_of(record.ref)
-            triples.append((str(usage_key), record.block_type, self._learner_scopes(block_class)))
+            triples.append((str(usage_key), record.block_type, learner_scopes(block_class)))
             for aside_type, aside_class in aside_classes.items():
                 aside_key = AsideUsageKeyV2(usage_key, aside_type)
-                triples.append((str(aside_key), aside_type, self._learner_scopes(aside_class)))
+                triples.append((str(aside_key), aside_type, learner_scopes(aside_class)))
         self.learner.preload(self.learner.keys_for_blocks(triples))
+        self._state_preloaded.update(record.ref for record in records)
 
     # ---- rendering, handlers, saving
     def render(self, block, view_name, context=None) -> Fragment:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
-from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from xblock.exceptions import NoSuchUsage
@@ -22,7 +21,7 @@ from lc_runtime import api
 from lc_runtime.blocks.inheritance import DEFAULT_START_DATE
 from lc_runtime.fielddata.authored import AuthoredFieldReadOnly
 from lc_runtime.models import CourseRun
-from tests.conftest import DEMO_COURSE, DEMO_KEY, usage
+from tests.conftest import DEMO_COURSE, DEMO_KEY, forget_cached_courses, usage
 
 pytestmark = pytest.mark.django_db
 
@@ -222,7 +221,7 @@ def test_loading_a_pinned_tree_costs_one_query_more_cold_and_one_warm(source, dj
     api.create_run(DEMO_KEY, RUN_2, pin="current")
     api.create_run(DEMO_KEY, RUN_3)
     _change_text_and_publish(source)
-    caches["default"].clear()
+    forget_cached_courses()
 
     following_cold = _tree_queries(RUN_3)
     # The extra query reads the versions published as of the pin, for every entity at once.
@@ -243,7 +242,7 @@ def test_a_pinned_tree_costs_the_same_for_a_bigger_course(tmp_path):
 
     counts = []
     for size in (5, 50):
-        caches["default"].clear()
+        forget_cached_courses()
         result = api.import_olx(write_course(tmp_path / str(size), size))
         other_run = result.course_key.replace("+2026", f"+Pinned{size}")
         api.create_run(result.course_key, other_run, pin="current")

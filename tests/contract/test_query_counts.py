@@ -16,13 +16,12 @@ import json
 from pathlib import Path
 
 import pytest
-from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from webob import Request
 
 from lc_runtime import api
-from tests.conftest import usage
+from tests.conftest import forget_cached_courses, usage
 
 COURSE_KEY = "course-v1:LcX+Count+2026"
 UNIT = usage(COURSE_KEY, "vertical", "unit")
@@ -100,7 +99,7 @@ def render_unit(user) -> str:
 
 
 def test_unit_render_costs_the_same_whatever_the_unit_size(course_size, learner, django_assert_num_queries):
-    caches["default"].clear()
+    forget_cached_courses()
     with django_assert_num_queries(COLD_UNIT_RENDER):
         html = render_unit(learner)
     assert html.count('data-block-type="lc_test_counter"') == len(counter_keys(course_size))

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from celery.exceptions import TimeoutError as CeleryTimeoutError
@@ -23,19 +21,9 @@ from openedx_content.models_api import PublishableEntityVersion
 from lc_runtime import api
 from lc_runtime.models import CourseRun
 from lc_runtime.tasks import import_course
-from tests.conftest import DEMO_COURSE, DEMO_KEY, ROOT
+from tests.conftest import DEMO_COURSE, DEMO_KEY, ROOT, redis_answers
 
 WORKER_TIMEOUT = 180  # seconds for the worker to start and import the demo course twice
-
-
-def _redis_answers(url: str) -> bool:
-    address = urlsplit(url)
-    try:
-        with socket.create_connection((address.hostname, address.port or 6379), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 @pytest.mark.django_db
@@ -91,7 +79,7 @@ def _database_for_the_worker() -> dict:
 def test_a_real_worker_imports_a_course_through_redis(tmp_path):
     from tests.celery_app import REDIS_URL, app
 
-    if not _redis_answers(REDIS_URL):
+    if not redis_answers(REDIS_URL):
         pytest.skip(f"Redis does not answer at {REDIS_URL}: the real-worker test needs it as broker")
 
     queue = f"lc-runtime-test-{uuid.uuid4().hex[:12]}"  # this test's own queue: no other worker takes the task

@@ -22,11 +22,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Literal
+from dataclasses import replace
 
-from django.core.cache import caches
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import OuterRef, Subquery
 from opaque_keys.edx.keys import CourseKey
@@ -41,18 +38,11 @@ from openedx_content.models_api import (
 
 from lc_runtime.content.courses.models import BlockChild, ContainerSettings, CourseRun
 from lc_runtime.content.courses.pins import draft_versions_as_of, published_versions_as_of
+from lc_runtime.content.courses.records import MODES, BlockRecord, BlockRef, CourseTree, Mode
+from lc_runtime.content.courses.snapshots import cached_tree, keep_tree
 from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, block_id_from_code, parse_container_code, to_course_key
 
-Mode = Literal["published", "draft"]
-"""Which state of a course a reader sees: ``published`` (learners, the LMS) or ``draft`` (authors, Studio)."""
-MODES: tuple[Mode, ...] = ("published", "draft")
-BlockRef = tuple[str, str]
-"""(block type, block id): a block's name inside a course tree, whatever the run."""
-
 OLX_PATH = "block.xml"
-TREE_CACHE_ALIAS = "default"
-TREE_CACHE_VERSION = 3  # 3: course_key is a CourseKey
-TREE_CACHE_TIMEOUT = 60 * 60 * 24
 
 
 class CourseNotFound(LookupError):
@@ -61,70 +51,6 @@ class CourseNotFound(LookupError):
 
 class CourseNotPublished(LookupError):
     """The course run exists but has never been published, so learners have nothing to see."""
-
-
-@dataclass(slots=True)
-class BlockRecord:
-    """One block of a loaded tree, as stored: never mutated once the tree is built."""
-
-    block_type: str
-    block_id: str
-    entity_id: int
-    version_id: int
-    version_uuid: str
-    version_num: int
-    title: str
-    is_container: bool
-    olx: str | None = None
-    fields: dict = field(default_factory=dict)
-    extra_attributes: dict = field(default_factory=dict)
-    children: list[BlockRef] = field(default_factory=list)
-    parent: BlockRef | None = None
-    # For a selector's proxy component: its pool container and the pool's version; ``children`` is the pool.
-    pool_entity_id: int | None = None
-    pool_version_id: int | None = None
-
-    @property
-    def ref(self) -> BlockRef:
-        return (self.block_type, self.block_id)
-
-
-@dataclass(slots=True)
-class CourseTree:
-    """A snapshot of one course run's tree in one mode."""
-
-    course_key: CourseKey
-    learning_package_id: int
-    mode: Mode
-    snapshot: str
-    root: BlockRef
-    blocks: dict[BlockRef, BlockRecord]
-    refs_by_entity: dict[int, BlockRef] = field(default_factory=dict)
-    # The run's own course-level settings (start, end, ...), which override the course root's. Not part
-    # of the cached snapshot: load_course_tree sets them from the run row it reads anyway.
-    run_settings: dict = field(default_factory=dict)
-    # When the snapshot was made (its PublishLog's published_at, its DraftChangeLog's changed_at): read
-    # by the run's first query, set like ``run_settings``.
-    snapshot_at: datetime | None = None
-
-    def ref_of_entity(self, entity_id: int) -> BlockRef | None:
-        """The block an entity id stands for in this tree, or None."""
-        return self.refs_by_entity.get(entity_id)
-
-    def descendants(self, ref: BlockRef) -> list[BlockRecord]:
-        """The block and everything below it, depth first, in course order."""
-        found: list[BlockRecord] = []
-        stack = [ref]
-        seen: set[BlockRef] = set()
-        while stack:
-            current = stack.pop()
-            if current in seen or current not in self.blocks:
-                continue
-            seen.add(current)
-            record = self.blocks[current]
-            found.append(record)
-            stack.extend(reversed(record.children))
-        return found
 
 
 def check_mode(mode: str) -> Mode:
@@ -238,15 +164,14 @@ def load_course_tree(course_key: CourseKey, *, mode: Mode) -> CourseTree:
                 raise CourseNotPublished(f"{course_key} has not been published")
             raise CourseNotFound(f"{course_key} has no draft outline")
         snapshot = f"{run.learning_package_id}:{run.snapshot}:{root_version.id}"
-    cache = caches[TREE_CACHE_ALIAS]
     cache_key = f"lc_runtime.tree:{mode}:{course_key}:{snapshot}"
-    tree = cache.get(cache_key, version=TREE_CACHE_VERSION)
+    tree = cached_tree(cache_key)
     if tree is None:
         if pin is not None:
             tree = _build_pinned_tree(run, pin, snapshot)
         else:
             tree = _build_snapshot_tree(run, root_version, branch, mode, snapshot)
-        cache.set(cache_key, tree, TREE_CACHE_TIMEOUT, version=TREE_CACHE_VERSION)
+        keep_tree(cache_key, tree)
     snapshot_at = pin.published_at if pin is not None else run.snapshot_at
     return replace(tree, run_settings=dict(run.run_settings or {}), snapshot_at=snapshot_at)
 
