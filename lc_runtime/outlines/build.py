@@ -23,7 +23,7 @@ from opaque_keys.edx.keys import UsageKey
 from xblock.fields import Boolean, Date, Dict, Field, Float, List, String
 
 from lc_runtime.content.courses.api import BlockRecord, BlockRef, CourseTree
-from lc_runtime.keys import usage_key_for
+from lc_runtime.keys import stored_usage_key
 from lc_runtime.outlines.data import (
     BlockAccessData,
     CourseLearningSequenceData,
@@ -104,11 +104,19 @@ def build_course_outline(tree: CourseTree) -> CourseOutlineData:
     course = _settings(tree.blocks[tree.root], tree.run_settings)
     blocks: dict[UsageKey, BlockAccessData] = {}
     settings_of: dict[BlockRef, dict[str, Any]] = {}
+    keys: dict[BlockRef, UsageKey] = {}
+
+    def key_of(ref: BlockRef) -> UsageKey:
+        key = keys.get(ref)
+        if key is None:
+            key = keys[ref] = stored_usage_key(tree.course_key, *ref)
+        return key
+
     for record in tree.descendants(tree.root)[1:]:  # course order, the course itself left out
         settings = _settings(record, None)
         settings_of[record.ref] = settings
-        key = usage_key_for(tree.course_key, *record.ref)
-        parent = usage_key_for(tree.course_key, *record.parent) if record.parent else None
+        key = key_of(record.ref)
+        parent = key_of(record.parent) if record.parent else None
         blocks[key] = BlockAccessData(
             usage_key=key,
             block_type=record.block_type,
@@ -125,11 +133,11 @@ def build_course_outline(tree: CourseTree) -> CourseOutlineData:
         )
 
     def unit(ref: BlockRef) -> CourseUnitData:
-        data = blocks[usage_key_for(tree.course_key, *ref)]
+        data = blocks[key_of(ref)]
         return CourseUnitData(data.usage_key, data.title, data.visibility, data.group_access)
 
     def sequence(ref: BlockRef) -> CourseLearningSequenceData:
-        data = blocks[usage_key_for(tree.course_key, *ref)]
+        data = blocks[key_of(ref)]
         settings = settings_of[ref]
         return CourseLearningSequenceData(
             usage_key=data.usage_key,
@@ -147,7 +155,7 @@ def build_course_outline(tree: CourseTree) -> CourseOutlineData:
 
     sections = []
     for ref in _children(tree, tree.root, "chapter"):
-        data = blocks[usage_key_for(tree.course_key, *ref)]
+        data = blocks[key_of(ref)]
         sequences = tuple(sequence(child) for child in _children(tree, ref, "sequential"))
         sections.append(CourseSectionData(data.usage_key, data.title, data.visibility, sequences, data.group_access))
 

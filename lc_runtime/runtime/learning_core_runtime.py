@@ -49,7 +49,7 @@ from lc_runtime.fielddata.learner_dates import LearnerDatesFieldData
 from lc_runtime.fielddata.parse_cache import authored_values
 from lc_runtime.fielddata.routing import RuntimeFieldData
 from lc_runtime.fielddata.unit_of_work import current_unit, unit_of_work
-from lc_runtime.keys import InvalidKey, to_usage_key, usage_key_for
+from lc_runtime.keys import InvalidKey, stored_usage_key, to_usage_key, usage_key_for
 from lc_runtime.outlines.api import AccessDecision, CourseOutlineData, course_outline, decide_access
 from lc_runtime.runtime import handler_urls
 from lc_runtime.runtime.events import XBlockEvent, deliver
@@ -465,7 +465,7 @@ class LearningCoreRuntime(Runtime):
         """The usage key of the block a record's ``ref`` (or a ``parent``, ``children`` entry) names in this run."""
         key = self._usage_keys.get(ref)
         if key is None:
-            key = self._usage_keys[ref] = usage_key_for(self.course_key, *ref)
+            key = self._usage_keys[ref] = stored_usage_key(self.course_key, *ref)
         return key
 
     def get_block(self, usage_id, for_parent=None) -> XBlock:

@@ -23,6 +23,7 @@ from lc_runtime.keys import (
     code_from_block_id,
     container_code,
     parse_container_code,
+    stored_usage_key,
     to_block_or_aside_key,
     to_course_key,
     to_usage_key,
@@ -361,3 +362,18 @@ def test_an_aside_on_an_old_style_block_is_refused():
 def test_anything_else_is_read_as_a_block_key(text):
     with pytest.raises(InvalidKey):
         to_block_or_aside_key(text)
+
+
+@FEW
+@given(block_id=block_ids)
+def test_a_stored_usage_key_is_the_key_opaque_keys_would_build(block_id):
+    course = CourseKey.from_string("course-v1:Org+Course+Run")
+    try:
+        expected = usage_key_for(course, "problem", block_id)
+    except InvalidKey:
+        with pytest.raises(InvalidKey):
+            stored_usage_key(course, "problem", block_id)
+        return
+    key = stored_usage_key(course, "problem", block_id)
+    assert key == expected and hash(key) == hash(expected) and str(key) == str(expected)
+    assert UsageKey.from_string(str(key)) == expected
