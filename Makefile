@@ -51,7 +51,7 @@ test-mysql: install
 	LC_RUNTIME_TEST_DB=mysql $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check lc_runtime tests
+	$(VENV)/bin/ruff check lc_runtime tests benchmarks
 	$(VENV)/bin/lint-imports
 
 bench: install

@@ -428,7 +428,8 @@ def _markdown(reports: list[dict], machine: str) -> str:
     ]
     for report in reports:
         lines += ["", f"## {report['database']}", "", "### Learner unit render", "",
-                  "| unit | blocks | floor | warm | cold | baseline | warm/floor | cold/baseline | q warm / cold / baseline |",
+                  "| unit | blocks | floor | warm | cold | baseline | warm/floor | cold/baseline "
+                  "| q warm / cold / baseline |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for row in report["units"]:
             def cell(name, row=row):
@@ -441,18 +442,21 @@ def _markdown(reports: list[dict], machine: str) -> str:
                 f"{row['warm']['queries']} / {row['cold']['queries']} / {row['baseline']['queries']} |"
             )
         lines += ["", "### Shared courses", "",
-                  "| course | blocks | import | queries/block | re-import unchanged | units | unit render median / p90 |",
+                  "| course | blocks | import | queries/block | re-import unchanged | units "
+                  "| unit render median / p90 |",
                   "|---|---|---|---|---|---|---|"]
         for row in report["courses"]:
             lines.append(
-                f"| {row['name']} | {row['blocks']} | {row['import_s']:.2f} s | {row['import_queries_per_block']:.1f} | "
+                f"| {row['name']} | {row['blocks']} | {row['import_s']:.2f} s | "
+                f"{row['import_queries_per_block']:.1f} | "
                 f"{row['reimport_s']:.2f} s | {row['units']} | {row['unit_render']['median']:.1f} / "
                 f"{row['unit_render']['p90']:.1f} ms |"
             )
         lines += ["", "### Outlines, Variants, memory, CLI", "", "| what | figure |", "|---|---|"]
         for row in report["outlines"]:
             lines.append(f"| learner outline, {row['blocks']}-block course | cold {row['cold_ms']:.1f} ms "
-                         f"({row['cold_queries']} q), warm {row['warm']['median']:.1f} ms ({row['warm']['queries']} q) |")
+                         f"({row['cold_queries']} q), warm {row['warm']['median']:.1f} ms "
+                         f"({row['warm']['queries']} q) |")
         variants = report["variants"]
         lines.append(f"| Variants of {variants['selectors']} selectors for {variants['learners']} new learners | "
                      f"{variants['seconds']:.1f} s, {variants['per_learner_ms']:.1f} ms and "
@@ -460,10 +464,12 @@ def _markdown(reports: list[dict], machine: str) -> str:
         if "memory" in report:
             memory = report["memory"]
             lines.append(f"| HarvardX tree ({memory['blocks']} blocks): stored form | {memory['stored_bytes']:,} bytes "
-                         f"compressed in {memory['items']} cache item(s), {memory['stored_bytes'] / memory['blocks']:.0f} "
+                         f"compressed in {memory['items']} cache item(s), "
+                         f"{memory['stored_bytes'] / memory['blocks']:.0f} "
                          "bytes per block |")
             lines.append(f"| HarvardX tree loaded in a process | {memory['memory_bytes']:,} bytes, "
-                         f"{memory['memory_per_block']:.0f} bytes per block (budget estimate {memory['estimate_bytes']:,}) |")
+                         f"{memory['memory_per_block']:.0f} bytes per block "
+                         f"(budget estimate {memory['estimate_bytes']:,}) |")
         for name, seconds in report["cli"].items():
             lines.append(f"| `lc-runtime {name}` wall | {seconds:.2f} s |")
         lines += ["", "### Goals", ""]

@@ -20,11 +20,14 @@ way the tree is exactly the snapshot it is cached under.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from contextvars import ContextVar
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import connections, router
 from django.db.models import OuterRef, Subquery
 from opaque_keys.edx.keys import CourseKey
 from openedx_content.models_api import (
@@ -136,29 +139,15 @@ def load_course_tree(course_key: CourseKey, *, mode: Mode) -> CourseTree:
     The tree carries the run's ``run_settings``. Raises :class:`CourseNotFound` or
     :class:`CourseNotPublished`.
     """
-    branch = _branch(mode)
-    log_model = PublishLog if mode == "published" else DraftChangeLog
-    latest_log = log_model.objects.filter(learning_package_id=OuterRef("learning_package_id")).order_by("-id")
-    run = (
-        CourseRun.objects.select_related(
-            f"root__{branch}__version__containerversion", *_pointer_related("root", branch), "pinned_publish_log"
-        )
-        .annotate(
-            snapshot=Subquery(latest_log.values("uuid")[:1]),
-            snapshot_log_id=Subquery(latest_log.values("id")[:1]),
-            snapshot_at=Subquery(latest_log.values(_LOG_TIME[mode])[:1]),
-        )
-        .filter(course_key=str(course_key))
-        .first()
-    )
+    run = _read_run(str(course_key), mode)
     if run is None:
         raise CourseNotFound(f"No course run {course_key}")
-    pin = run.pinned_publish_log if mode == "published" else None
+    pin = run.pin if mode == "published" else None
+    root_version = run.root_version
     if pin is not None:
         # Published versions never change, so the pin alone names the snapshot.
         snapshot = f"{run.learning_package_id}:pin:{pin.uuid}:{run.root_id}"
     else:
-        root_version = _branch_version(run.root, branch)
         if root_version is None:
             if mode == "published":
                 raise CourseNotPublished(f"{course_key} has not been published")
@@ -170,13 +159,118 @@ def load_course_tree(course_key: CourseKey, *, mode: Mode) -> CourseTree:
         if pin is not None:
             tree = _build_pinned_tree(run, pin, snapshot)
         else:
-            tree = _build_snapshot_tree(run, root_version, branch, mode, snapshot)
+            tree = _build_snapshot_tree(run, root_version, _branch(mode), mode, snapshot)
         keep_tree(cache_key, tree)
     snapshot_at = pin.published_at if pin is not None else run.snapshot_at
     return replace(tree, run_settings=dict(run.run_settings or {}), snapshot_at=snapshot_at)
 
 
-def _build_snapshot_tree(run: CourseRun, root_version, branch: str, mode: Mode, snapshot: str) -> CourseTree:
+@dataclass(frozen=True, slots=True)
+class _RootVersion:
+    """The course root's version a tree starts from."""
+
+    id: int
+    uuid: str
+    version_num: int
+    title: str
+    entity_list_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Pin:
+    id: int
+    uuid: str
+    published_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _RunRow:
+    """What the one query of every tree load reads: the run, its pin, its root's version, the snapshot."""
+
+    course_key: str
+    learning_package_id: int
+    root_id: int
+    run_settings: dict | None
+    pin: _Pin | None
+    root_version: _RootVersion | None
+    snapshot: str | None
+    snapshot_log_id: int | None
+    snapshot_at: datetime | None
+
+
+# Every request reads its run with this one query. Building it with the ORM (annotations, subqueries,
+# joins) and compiling it costs more than running it, so it is compiled once per thread, database and
+# mode, and run again with the course key as its one changing parameter (Django's own converters read
+# the row, as a queryset would).
+_KEY_PLACEHOLDER = "\x00lc-runtime-course-key\x00"
+_compiled_run_queries = threading.local()
+
+
+def _run_query(mode: Mode):
+    branch = _branch(mode)
+    log_model = PublishLog if mode == "published" else DraftChangeLog
+    latest_log = log_model.objects.filter(learning_package_id=OuterRef("learning_package_id")).order_by("-id")
+    version = f"root__{branch}__version"
+    return (
+        CourseRun.objects.annotate(
+            snapshot=Subquery(latest_log.values("uuid")[:1]),
+            snapshot_log_id=Subquery(latest_log.values("id")[:1]),
+            snapshot_at=Subquery(latest_log.values(_LOG_TIME[mode])[:1]),
+        )
+        .filter(course_key=_KEY_PLACEHOLDER)
+        .values_list(
+            "course_key", "learning_package_id", "root_id", "run_settings",
+            "pinned_publish_log_id", "pinned_publish_log__uuid", "pinned_publish_log__published_at",
+            f"{version}_id", f"{version}__uuid", f"{version}__version_num", f"{version}__title",
+            f"{version}__containerversion__entity_list_id",
+            "snapshot", "snapshot_log_id", "snapshot_at",
+        )[:1]
+    )
+
+
+def _read_run(course_key: str, mode: Mode) -> _RunRow | None:
+    alias = router.db_for_read(CourseRun)
+    compiled = getattr(_compiled_run_queries, "by_key", None)
+    if compiled is None:
+        compiled = _compiled_run_queries.by_key = {}
+    entry = compiled.get((alias, mode))
+    if entry is None:
+        query = _run_query(mode).query
+        compiler = query.get_compiler(alias)
+        sql, params = compiler.as_sql()
+        converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
+        # The row's columns in SELECT order, as Django's values_list reads them.
+        names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        entry = compiled[(alias, mode)] = (compiler, sql, list(params), params.index(_KEY_PLACEHOLDER), converters,
+                                           names)
+    compiler, sql, params, key_index, converters, names = entry
+    params = list(params)
+    params[key_index] = course_key
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    if converters:
+        row = next(iter(compiler.apply_converters([row], converters)))
+    values = dict(zip(names, row, strict=True))
+    version = f"root__{_branch(mode)}__version"
+    pin = None
+    if values["pinned_publish_log_id"] is not None:
+        pin = _Pin(values["pinned_publish_log_id"], values["pinned_publish_log__uuid"],
+                   values["pinned_publish_log__published_at"])
+    root_version = None
+    if values[f"{version}_id"] is not None:
+        root_version = _RootVersion(values[f"{version}_id"], str(values[f"{version}__uuid"]),
+                                    values[f"{version}__version_num"], values[f"{version}__title"],
+                                    values[f"{version}__containerversion__entity_list_id"])
+    return _RunRow(values["course_key"], values["learning_package_id"], values["root_id"], values["run_settings"],
+                   pin, root_version, values["snapshot"], values["snapshot_log_id"], values["snapshot_at"])
+
+
+def _build_snapshot_tree(
+    run: _RunRow, root_version: _RootVersion, branch: str, mode: Mode, snapshot: str
+) -> CourseTree:
     """
     The tree of ``run`` exactly as of the log the first query read (``run.snapshot_log_id``).
 
@@ -201,12 +295,14 @@ def _build_snapshot_tree(run: CourseRun, root_version, branch: str, mode: Mode, 
         _pinned_versions.reset(token)
 
 
-def _build_pinned_tree(run: CourseRun, pin: PublishLog, snapshot: str) -> CourseTree:
+def _build_pinned_tree(run: _RunRow, pin: _Pin, snapshot: str) -> CourseTree:
     """The published tree of ``run`` as of the PublishLog ``pin``: one query more than the latest one."""
     versions = published_versions_as_of(run.learning_package_id, pin.id)
-    root_version = versions.get(run.root_id)
-    if root_version is None:
+    pinned_root = versions.get(run.root_id)
+    if pinned_root is None:
         raise CourseNotPublished(f"{run.course_key} had not been published as of its pinned snapshot {pin.uuid}")
+    root_version = _RootVersion(pinned_root.id, str(pinned_root.uuid), pinned_root.version_num, pinned_root.title,
+                                pinned_root.containerversion.entity_list_id)
     token = _pinned_versions.set(versions)
     try:
         return _build_tree(run, root_version, "published", "published", snapshot)
@@ -236,16 +332,16 @@ def _record_for_entity(entity, version: PublishableEntityVersion) -> BlockRecord
     return None
 
 
-def _build_tree(run: CourseRun, root_version, branch: str, mode: Mode, snapshot: str) -> CourseTree:
+def _build_tree(run: _RunRow, root_version: _RootVersion, branch: str, mode: Mode, snapshot: str) -> CourseTree:
     # Every run's root is block-v1:...+type@course+block@course, as in edx-platform.
-    root = BlockRecord("course", COURSE_ROOT_BLOCK_ID, run.root_id, root_version.id, str(root_version.uuid),
+    root = BlockRecord("course", COURSE_ROOT_BLOCK_ID, run.root_id, root_version.id, root_version.uuid,
                        root_version.version_num, root_version.title, True)
     blocks: dict[BlockRef, BlockRecord] = {root.ref: root}
     containers: dict[int, BlockRecord] = {root_version.id: root}
 
     # Containers level by level; then their components' OLX, leaf children and selector pools; the
     # pools hold Units and Components again, so walk on until nothing new is found.
-    frontier: dict[int, list[BlockRecord]] = {root_version.containerversion.entity_list_id: [root]}
+    frontier: dict[int, list[BlockRecord]] = {root_version.entity_list_id: [root]}
     while frontier:
         pending = _walk_containers(frontier, blocks, containers, branch)
         frontier = defaultdict(list)
