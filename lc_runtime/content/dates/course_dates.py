@@ -37,7 +37,7 @@ from opaque_keys.edx.keys import CourseKey, UsageKey
 
 from lc_runtime.content.courses.api import load_course_tree
 from lc_runtime.content.dates.schedules import edx_when_resolves_dates, learner_schedule
-from lc_runtime.keys import InvalidKey, to_course_key, to_usage_key, usage_key_for
+from lc_runtime.keys import InvalidKey, stored_usage_key, to_course_key, to_usage_key, usage_key_for
 
 __all__ = [
     "DATE_FIELDS",
@@ -58,7 +58,7 @@ LearnerDates = dict[tuple[UsageKey, str], datetime | None]
 """A learner's dates by (block, field). None: a relative date the learner started too late to be given."""
 
 CACHE_ALIAS = "default"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: plain values
 CACHE_TIMEOUT = 60 * 60 * 24
 
 
@@ -92,6 +92,8 @@ class _ContentDate:
     rel_date: timedelta | None
 
     def actual_date(self, schedule: _LearnerSchedule | None, end: datetime | None, cutoff: datetime | None):
+        if self.rel_date is None:  # edx-when's rule for an absolute date: the date itself
+            return self.abs_date
         # An unsaved DatePolicy: its method is edx-when's own rule for relative dates (course end, cutoff).
         return DatePolicy(abs_date=self.abs_date, rel_date=self.rel_date).actual_date(schedule, end, cutoff)
 
@@ -170,13 +172,20 @@ def _content_dates(course_key: CourseKey, published_version: str | None) -> list
     if published_version is not None:
         cached = cache.get(_cache_key(course_key), version=CACHE_VERSION)
         if cached is not None and cached[0] == published_version:
-            return cached[1]
+            # Cached as plain values (keys as their parts): loading opaque keys costs more than building them.
+            return [
+                _ContentDate(stored_usage_key(course_key, block_type, block_id), field, abs_date, rel_date)
+                for block_type, block_id, field, abs_date, rel_date in cached[1]
+            ]
     rows = [
         _ContentDate(row.location.map_into_course(course_key), row.field, row.policy.abs_date, row.policy.rel_date)
         for row in ContentDate.objects.filter(course_id=course_key, active=True).select_related("policy")
     ]
     if published_version is not None:
-        cache.set(_cache_key(course_key), (published_version, rows), CACHE_TIMEOUT, version=CACHE_VERSION)
+        stored = [
+            (row.location.block_type, row.location.block_id, row.field, row.abs_date, row.rel_date) for row in rows
+        ]
+        cache.set(_cache_key(course_key), (published_version, stored), CACHE_TIMEOUT, version=CACHE_VERSION)
     return rows
 
 
