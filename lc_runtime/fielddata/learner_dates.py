@@ -24,7 +24,7 @@ from xblock.fields import Date
 from lc_runtime.blocks.inheritance import INHERITABLE_FIELD_NAMES
 from lc_runtime.content.courses.api import CourseTree
 from lc_runtime.content.dates.api import DATE_FIELDS
-from lc_runtime.keys import usage_key_for
+from lc_runtime.keys import stored_usage_key
 
 __all__ = ["LearnerDatesFieldData"]
 
@@ -47,6 +47,7 @@ class LearnerDatesFieldData(FieldData):
         self.authored = authored
         self._dates = dates
         self._tree = tree
+        self._ancestor_keys: dict[tuple[str, str], tuple[Any, ...]] = {}  # built once per block
 
     def _own(self, usage_key, name: str) -> Any:
         if name not in DATE_FIELDS:
@@ -56,10 +57,16 @@ class LearnerDatesFieldData(FieldData):
     def _ancestors(self, usage_key) -> Iterator[Any]:
         if isinstance(usage_key, AsideUsageKeyV2):  # an aside has no place in the tree: no ancestors
             return
-        record = self._tree.blocks.get((usage_key.block_type, usage_key.block_id))
-        while record is not None and record.parent is not None:
-            yield usage_key_for(self._tree.course_key, *record.parent)
-            record = self._tree.blocks.get(record.parent)
+        ref = (usage_key.block_type, usage_key.block_id)
+        ancestors = self._ancestor_keys.get(ref)
+        if ancestors is None:
+            found = []
+            record = self._tree.blocks.get(ref)
+            while record is not None and record.parent is not None:
+                found.append(stored_usage_key(self._tree.course_key, *record.parent))
+                record = self._tree.blocks.get(record.parent)
+            ancestors = self._ancestor_keys[ref] = tuple(found)
+        yield from ancestors
 
     def _inherited(self, usage_key, name: str) -> Any:
         """The learner's date for the nearest ancestor that has one (inheritable fields only)."""

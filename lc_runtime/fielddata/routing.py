@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from xblock.field_data import FieldData
@@ -15,6 +16,18 @@ __all__ = ["RuntimeFieldData", "RuntimeOwnedField"]
 
 class RuntimeOwnedField(FieldWriteRefused):
     """A block tried to write ``children`` or ``parent``, which the runtime owns."""
+
+
+_STRUCTURE, _AUTHORED, _LEARNER = "structure", "authored", "learner"
+
+
+@cache
+def _store_kind(block_class: type, name: str) -> str:
+    """Which store a field of a class belongs to: decided once per class and field (fields are per class)."""
+    scope = block_class.fields[name].scope
+    if is_structure(scope):
+        return _STRUCTURE
+    return _AUTHORED if is_authored(scope) else _LEARNER
 
 
 class RuntimeFieldData(FieldData):
@@ -30,10 +43,10 @@ class RuntimeFieldData(FieldData):
         self._structure = structure
 
     def _store(self, block, name: str) -> FieldData | None:
-        scope = block.fields[name].scope
-        if is_structure(scope):
+        kind = _store_kind(type(block), name)
+        if kind is _STRUCTURE:
             return None
-        return self.authored if is_authored(scope) else self.learner
+        return self.authored if kind is _AUTHORED else self.learner
 
     def get(self, block, name: str) -> Any:
         store = self._store(block, name)

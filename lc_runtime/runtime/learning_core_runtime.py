@@ -569,18 +569,29 @@ class LearningCoreRuntime(Runtime):
         raise KeyError(name)
 
     def _inherited_value(self, usage_key, name: str) -> Any:
+        record = self.record_of(usage_key)
         if self._inherited is None:
-            return self._walk_up_for(self.record_of(usage_key), name)
-        memo_key = (self.record_of(usage_key).ref, name)
-        found = self._inherited.get(memo_key, _NOT_LOOKED_UP)
-        if found is _NOT_LOOKED_UP:
-            try:
-                found = self._walk_up_for(self.record_of(usage_key), name)
-            except KeyError:
-                found = _NOT_INHERITED
-            self._inherited[memo_key] = found
+            return self._walk_up_for(record, name)
+        found = self._set_at_or_above(record.parent, name) if record.parent is not None else _NOT_INHERITED
         if found is _NOT_INHERITED:
             raise KeyError(name)
+        return found
+
+    def _set_at_or_above(self, ref: BlockRef, name: str) -> Any:
+        """The value of ``name`` on ``ref`` or its nearest ancestor setting it (_NOT_INHERITED if none): once per
+        block and name, so siblings share their parent's answer."""
+        memo_key = (ref, name)
+        found = self._inherited.get(memo_key, _NOT_LOOKED_UP)
+        if found is _NOT_LOOKED_UP:
+            key = self.usage_key_of(ref)
+            if not self.authored.is_loaded(key):
+                self._built_block(ref)
+            try:
+                found = self.authored.value_of(key, name)
+            except KeyError:
+                parent = self.tree.blocks[ref].parent
+                found = self._set_at_or_above(parent, name) if parent is not None else _NOT_INHERITED
+            self._inherited[memo_key] = found
         return found
 
     def _walk_up_for(self, record: BlockRecord, name: str) -> Any:
