@@ -255,13 +255,15 @@ def cmd_tree(args) -> int:
     with api.unit_of_work():
         runtime = api.get_runtime(user, course_key=args.course_key, mode="draft" if args.draft else "published")
 
-        def walk(block, depth: int) -> None:
-            name = getattr(block, "display_name", None) or ""
-            print(f"{'  ' * depth}{block.scope_ids.block_type:<11} {name}  [{block.scope_ids.usage_id}]")
-            for child in block.get_children():
+        # Titles as stored (each version's display name): no block is built, so no block's code is loaded.
+        def walk(usage_key, depth: int) -> None:
+            record = runtime.record_of(usage_key)
+            print(f"{'  ' * depth}{record.block_type:<11} {record.title or ''}  [{usage_key}]")
+            for child in runtime.child_keys(usage_key):
                 walk(child, depth + 1)
 
-        walk(runtime.get_block(runtime.root_usage_key), 0)
+        runtime.get_block(runtime.root_usage_key)  # what the user may reach is decided here, as for a page
+        walk(runtime.root_usage_key, 0)
     return 0
 
 

@@ -549,6 +549,13 @@ class LearningCoreRuntime(Runtime):
             children = [ref for ref in children if self._closure(ref) is None]
         return children
 
+    def child_keys(self, usage_key) -> list:
+        """
+        The usage keys of a block's children as this runtime's user gets them (a selector's: their
+        Variant; without what they may not reach), in order, without building the children.
+        """
+        return [self.usage_key_of(ref) for ref in self._children_of(self.record_of(usage_key))]
+
     def get_children(self, block, usage_id_filter=None) -> list[XBlock]:
         """The runtime's answer to ``block.get_children()``: the tree's children (or Variant), in order."""
         record = self.record_of(block.scope_ids.usage_id)

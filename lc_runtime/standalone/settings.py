@@ -18,6 +18,7 @@ and bring their own settings. Everything here can be overridden by environment v
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -75,18 +76,27 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 DATABASES = {"default": database_from_environment()}
 
+def _xblocks_contrib_templates() -> list[str]:
+    """The Django template folders of xblocks-contrib's capa and discussion blocks, found without importing them."""
+    spec = importlib.util.find_spec("xblocks_contrib")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    package = Path(next(iter(spec.submodule_search_locations)))
+    return [str(package / "problem" / "capa" / "templates"), str(package / "discussion" / "templates")]
+
+
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "openedx_content",
     *openedx_content_backcompat_apps_to_install(),
-    # Needed by the core blocks from xblocks-contrib: video imports into edxval, which uses waffle;
-    # capa and discussion render Django templates shipped in these two apps.
+    # Needed by the core blocks from xblocks-contrib: video imports into edxval, which uses waffle.
+    # (Capa and discussion render Django templates shipped in xblocks-contrib: their folders are in
+    # TEMPLATES below rather than their apps here, since installing either app imports every block of
+    # the package, capa's scientific stack with it, in every process, a CLI call's included.)
     "waffle",
     "edxval",
-    "xblocks_contrib.problem.capa",
-    "xblocks_contrib.discussion",
     # Dates per learner (content dates written on publish, personal dates, relative dates): edx-platform's store.
     "edx_when",
     "lc_runtime",
@@ -103,7 +113,7 @@ ROOT_URLCONF = "lc_runtime.standalone.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": _xblocks_contrib_templates(),
         "APP_DIRS": True,
         "OPTIONS": {"context_processors": []},
     }
