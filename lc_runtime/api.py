@@ -270,7 +270,10 @@ def _write_run_dates(course_key: CourseKey) -> int:
         runtime = get_runtime(None, course_key=course_key)
     except CourseNotPublished:
         return 0
-    written = date_store.write_content_dates(course_key, content_dates_of(runtime))
+    written = date_store.write_content_dates(
+        course_key, content_dates_of(runtime),
+        published_version=runtime.dates_version,
+    )
     # Built now, once, and put in the shared cache: learners' first requests after the publish find it there.
     runtime.course_outline()
     return written

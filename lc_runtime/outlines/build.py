@@ -160,7 +160,7 @@ def build_course_outline(tree: CourseTree) -> CourseOutlineData:
         sections.append(CourseSectionData(data.usage_key, data.title, data.visibility, sequences, data.group_access))
 
     partitions = tuple(p for p in course.get("user_partitions") or () if isinstance(p, Mapping) and "id" in p)
-    return CourseOutlineData(
+    outline = CourseOutlineData(
         course_key=tree.course_key,
         title=_title(tree.blocks[tree.root], course),
         published_at=tree.snapshot_at,
@@ -175,6 +175,10 @@ def build_course_outline(tree: CourseTree) -> CourseOutlineData:
         user_partitions=partitions,
         blocks=blocks,
     )
+    # Found now, so that they are cached (and stored) with the outline: each costs as much as loading it.
+    outline.block_positions  # noqa: B018
+    outline.parent_positions  # noqa: B018
+    return outline
 
 
 def _children(tree: CourseTree, ref: BlockRef, block_type: str) -> list[BlockRef]:

@@ -304,9 +304,13 @@ class LearningCoreRuntime(Runtime):
             if self.mode != "published" or self.learner_id is None:
                 self._learner_dates = {}
             else:
-                version = dates_version(self.tree.snapshot, self.tree.run_settings)
-                self._learner_dates = learner_dates(self.course_key, self.user, published_version=version)
+                self._learner_dates = learner_dates(self.course_key, self.user, published_version=self.dates_version)
         return self._learner_dates
+
+    @property
+    def dates_version(self) -> str:
+        """The version of the run's dates this runtime shows (its snapshot and the run's own dates)."""
+        return dates_version(self.tree.snapshot, self.tree.run_settings)
 
     def learner_dates(self) -> LearnerDates:
         """

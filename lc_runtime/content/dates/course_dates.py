@@ -131,7 +131,10 @@ def dates_version(snapshot: str, run_settings: Mapping[str, Any]) -> str:
 
 
 def write_content_dates(
-    course_key: CourseKey | str, items: Iterable[tuple[UsageKey | str, Mapping[str, datetime | timedelta | None]]]
+    course_key: CourseKey | str,
+    items: Iterable[tuple[UsageKey | str, Mapping[str, datetime | timedelta | None]]],
+    *,
+    published_version: str | None = None,
 ) -> int:
     """
     Make ``items`` the content dates of ``course_key`` in edx-when; return how many dates it holds now.
@@ -157,8 +160,20 @@ def write_content_dates(
     with transaction.atomic():
         set_dates_for_course(key, checked)
         # Readers cache a run's dates by version; a rewrite under the same version (a backfill) must not
-        # leave them the old rows. After commit: a reader before it would cache the old rows again.
-        transaction.on_commit(lambda: caches[CACHE_ALIAS].delete(_cache_key(key), version=CACHE_VERSION))
+        # leave them the old rows. After commit: a reader before it would cache the old rows again. Given
+        # the version the rows are (``published_version``), they are cached at once, for learners to come.
+        if published_version is None:
+            transaction.on_commit(lambda: caches[CACHE_ALIAS].delete(_cache_key(key), version=CACHE_VERSION))
+        else:
+            stored = [
+                (block.block_type, block.block_id, name, None if isinstance(value, timedelta) else value,
+                 value if isinstance(value, timedelta) else None)
+                for block, values in checked
+                for name, value in values.items()
+            ]
+            transaction.on_commit(lambda: caches[CACHE_ALIAS].set(
+                _cache_key(key), (published_version, stored), CACHE_TIMEOUT, version=CACHE_VERSION
+            ))
     return sum(len(values) for _block, values in checked)
 
 

@@ -24,10 +24,11 @@ from lc_runtime.content.courses.api import (
     loaded_trees_usage,
 )
 from lc_runtime.keys import to_course_key
-from tests.conftest import DEMO_COURSE, DEMO_KEY, forget_cached_courses, redis_answers
+from tests.conftest import DEMO_COURSE, DEMO_KEY, ROOT, forget_cached_courses, redis_answers
 
 pytestmark = pytest.mark.django_db
 
+DATES_COURSE = ROOT / "tests" / "fixtures" / "dates-course"
 REDIS_URL = "redis://127.0.0.1:6379/3"
 # The queries of a cold tree load of the demo course (run, levels, OLX, pools, leaf children, settings).
 DEMO_COLD_TREE = 9
@@ -157,3 +158,19 @@ def test_a_publish_leaves_the_tree_and_the_outline_in_the_shared_cache(django_as
     forget_loaded_trees()
     with django_assert_num_queries(1):
         load_course_tree(to_course_key(DEMO_KEY), mode="published")
+
+
+def test_after_a_publish_a_learners_first_request_finds_the_runs_dates_cached(
+    django_user_model, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):  # as when the import's transaction commits
+        course_key = api.import_olx(DATES_COURSE).course_key
+    forget_loaded_trees()
+    learner = django_user_model.objects.create_user("first-after-publish")
+    # The run (1), the learner's course roles (1) and personal dates (1): not the run's content dates.
+    with django_assert_num_queries(3):
+        runtime = api.get_runtime(learner, course_key=course_key)
+        runtime.get_block(runtime.root_usage_key)
+        cached = runtime.learner_dates()
+    forget_cached_courses()
+    assert cached and api.get_runtime(learner, course_key=course_key).learner_dates() == cached
