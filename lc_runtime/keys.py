@@ -96,7 +96,7 @@ def usage_key_for(course_key: CourseLocator, block_type: str, block_id: str) -> 
         raise InvalidKey(f"Not a valid block id for {block_type}: {block_id!r}") from exc
 
 
-_STORED_PART = re.compile(r"[\w\-~.:%]+")
+_STORED_PART = re.compile(r"[\w\-~.:]+")  # opaque-keys' ALLOWED_ID_CHARS; anything else is parsed
 
 
 def stored_usage_key(course_key: CourseLocator, block_type: str, block_id: str) -> BlockUsageLocator:

@@ -10,6 +10,7 @@ map), and children and parents are the runtime's answer for every block class.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -603,7 +604,9 @@ class LearningCoreRuntime(Runtime):
                 parent = self.tree.blocks[ref].parent
                 found = self._set_at_or_above(parent, name) if parent is not None else _NOT_INHERITED
             self._inherited[memo_key] = found
-        return found
+        # Each block gets its own copy of a list or dict, as the authored store gives: XBlock keeps a default
+        # it read, and a block changing it in place must not change what its siblings inherit.
+        return copy.deepcopy(found) if isinstance(found, list | dict) else found
 
     def _walk_up_for(self, record: BlockRecord, name: str) -> Any:
         """The value of ``name`` set on the nearest ancestor of ``record`` that sets it; KeyError if none does."""

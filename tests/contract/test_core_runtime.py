@@ -7,7 +7,7 @@ from xblock.exceptions import NoSuchUsage
 
 from lc_runtime import api
 from lc_runtime.fielddata.authored import AuthoredFieldReadOnly
-from tests.conftest import DEMO_COURSE, DEMO_KEY, usage
+from tests.conftest import DEMO_COURSE, DEMO_KEY, SELECTOR_COURSE, usage
 
 
 def test_import_reports_blocks_by_type(demo_course):
@@ -140,3 +140,16 @@ def test_the_tag_to_class_map_is_configurable(demo_course, make_user, settings):
     assert type(block).unmixed_class is load_block_class("hologram")
     assert type(block).unmixed_class.__name__ == "CounterBlock"
     assert "A block from the future: 0 of 0" in runtime.render(block, "student_view").content
+
+
+@pytest.mark.django_db
+def test_siblings_inherit_their_own_copy_of_a_list_setting():
+    course_key = api.import_olx(SELECTOR_COURSE).course_key
+    runtime = api.get_runtime(None, course_key=course_key)
+    unit = next(record for record in runtime.iter_records()
+                if record.block_type == "vertical" and len(record.children) >= 2)
+    first, second = (runtime.get_block(runtime.usage_key_of(ref)) for ref in unit.children[:2])
+    inherited = list(second.user_partitions)
+    assert inherited  # the course sets partitions: both blocks inherit them
+    first.user_partitions.append({"id": 999, "name": "changed in place"})
+    assert second.user_partitions == inherited

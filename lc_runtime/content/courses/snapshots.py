@@ -15,6 +15,7 @@ needs invalidating: a publish makes a new snapshot, hence a new key):
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import threading
 import zlib
@@ -92,7 +93,9 @@ class _Parts:
     size: int
 
     def keys(self, cache_key: str) -> list[str]:
-        return [f"{cache_key}:part:{self.token}:{index}" for index in range(self.count)]
+        # Named by a digest of the entry's key: a long course key must not push them past memcached's 250.
+        base = hashlib.sha256(cache_key.encode()).hexdigest()[:32]
+        return [f"lc_runtime.tree-part:{base}:{self.token}:{index}" for index in range(self.count)]
 
 
 def write_stored_form(cache_key: str, stored: bytes) -> int:

@@ -19,7 +19,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.cache import caches
@@ -165,11 +165,14 @@ def write_content_dates(
         if published_version is None:
             transaction.on_commit(lambda: caches[CACHE_ALIAS].delete(_cache_key(key), version=CACHE_VERSION))
         else:
+            # As the rows read back: edx-when writes no empty value (a zero timedelta), dates come back in UTC.
             stored = [
-                (block.block_type, block.block_id, name, None if isinstance(value, timedelta) else value,
+                (block.block_type, block.block_id, name,
+                 None if isinstance(value, timedelta) else value.astimezone(UTC),
                  value if isinstance(value, timedelta) else None)
                 for block, values in checked
                 for name, value in values.items()
+                if value
             ]
             transaction.on_commit(lambda: caches[CACHE_ALIAS].set(
                 _cache_key(key), (published_version, stored), CACHE_TIMEOUT, version=CACHE_VERSION

@@ -45,7 +45,7 @@ def _stored_items() -> dict:
     """Every tree entry and part the shared (local-memory) cache holds, by key."""
     cache = caches["default"]
     return {key: cache.get(key.split(":", 2)[2], version=int(key.split(":")[1]))
-            for key in list(cache._cache) if "lc_runtime.tree:" in key}
+            for key in list(cache._cache) if "lc_runtime.tree" in key}
 
 
 def test_the_stored_form_gives_back_the_same_tree(demo):
@@ -105,8 +105,8 @@ def test_a_large_stored_form_is_written_in_parts_each_within_the_item_limit(demo
     with django_assert_num_queries(1):
         assert load_course_tree(demo, mode="published").blocks == tree.blocks
     # One part evicted on its own: the whole entry is a miss, read again from the database.
-    caches["default"].delete(next(key for key in caches["default"]._cache if ":part:" in key).split(":", 2)[2],
-                             version=4)
+    part = next(key for key in caches["default"]._cache if "lc_runtime.tree-part:" in key)
+    caches["default"].delete(part.split(":", 2)[2], version=4)
     forget_loaded_trees()
     with django_assert_num_queries(DEMO_COLD_TREE):
         assert load_course_tree(demo, mode="published").blocks == tree.blocks
