@@ -296,9 +296,9 @@ def bench_memory(course_key) -> dict:
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     blocks = len(loaded.blocks)
-    from django.conf import settings
+    from lc_runtime.conf import get_setting
 
-    limit = getattr(settings, "LC_RUNTIME", {}).get("CACHE_ITEM_BYTES", 512_000)
+    limit = int(get_setting("CACHE_ITEM_BYTES"))
     return {"blocks": blocks, "stored_bytes": len(stored), "largest_item": min(len(stored), limit),
             "items": -(-len(stored) // limit), "memory_bytes": after - before,
             "memory_per_block": (after - before) / blocks, "estimate_bytes": estimate}

@@ -582,18 +582,18 @@ class LearningCoreRuntime(Runtime):
 
     def _inherited_value(self, usage_key, name: str) -> Any:
         record = self.record_of(usage_key)
-        if self._inherited is None:
-            return self._walk_up_for(record, name)
         found = self._set_at_or_above(record.parent, name) if record.parent is not None else _NOT_INHERITED
         if found is _NOT_INHERITED:
             raise KeyError(name)
         return found
 
     def _set_at_or_above(self, ref: BlockRef, name: str) -> Any:
-        """The value of ``name`` on ``ref`` or its nearest ancestor setting it (_NOT_INHERITED if none): once per
-        block and name, so siblings share their parent's answer."""
-        memo_key = (ref, name)
-        found = self._inherited.get(memo_key, _NOT_LOOKED_UP)
+        """
+        The value of ``name`` on ``ref`` or its nearest ancestor that sets it, _NOT_INHERITED if none does.
+        Published runtimes keep each answer (``_inherited``), so siblings share their parent's.
+        """
+        memo = self._inherited
+        found = memo.get((ref, name), _NOT_LOOKED_UP) if memo is not None else _NOT_LOOKED_UP
         if found is _NOT_LOOKED_UP:
             key = self.usage_key_of(ref)
             if not self.authored.is_loaded(key):
@@ -603,23 +603,12 @@ class LearningCoreRuntime(Runtime):
             except KeyError:
                 parent = self.tree.blocks[ref].parent
                 found = self._set_at_or_above(parent, name) if parent is not None else _NOT_INHERITED
-            self._inherited[memo_key] = found
-        # Each block gets its own copy of a list or dict, as the authored store gives: XBlock keeps a default
-        # it read, and a block changing it in place must not change what its siblings inherit.
+            if memo is None:
+                return found
+            memo[(ref, name)] = found
+        # Each block gets its own copy of a kept list or dict, as the authored store gives: XBlock keeps a
+        # default it read, and a block changing it in place must not change what its siblings inherit.
         return copy.deepcopy(found) if isinstance(found, list | dict) else found
-
-    def _walk_up_for(self, record: BlockRecord, name: str) -> Any:
-        """The value of ``name`` set on the nearest ancestor of ``record`` that sets it; KeyError if none does."""
-        while record.parent is not None:
-            record = self.tree.blocks[record.parent]
-            parent_key = self.usage_key_of(record.ref)
-            if not self.authored.is_loaded(parent_key):
-                self._built_block(record.ref)
-            try:
-                return self.authored.value_of(parent_key, name)
-            except KeyError:
-                continue
-        raise KeyError(name)
 
     # ---- selectors
     def selector_record(self, usage_key) -> BlockRecord:

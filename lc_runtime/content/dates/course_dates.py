@@ -166,22 +166,25 @@ def write_content_dates(
             transaction.on_commit(lambda: caches[CACHE_ALIAS].delete(_cache_key(key), version=CACHE_VERSION))
         else:
             # As the rows read back: edx-when writes no empty value (a zero timedelta), dates come back in UTC.
-            stored = [
-                (block.block_type, block.block_id, name,
-                 None if isinstance(value, timedelta) else value.astimezone(UTC),
-                 value if isinstance(value, timedelta) else None)
+            rows = [
+                _ContentDate(block, name, None, value) if isinstance(value, timedelta)
+                else _ContentDate(block, name, value.astimezone(UTC), None)
                 for block, values in checked
                 for name, value in values.items()
                 if value
             ]
-            transaction.on_commit(lambda: caches[CACHE_ALIAS].set(
-                _cache_key(key), (published_version, stored), CACHE_TIMEOUT, version=CACHE_VERSION
-            ))
+            transaction.on_commit(lambda: _cache_content_dates(key, published_version, rows))
     return sum(len(values) for _block, values in checked)
 
 
 def _cache_key(course_key: CourseKey) -> str:
     return f"lc_runtime.dates:{course_key}"
+
+
+def _cache_content_dates(course_key: CourseKey, published_version: str, rows: list[_ContentDate]) -> None:
+    """Cache a run's content dates as read for ``published_version``: plain values, keys as their parts."""
+    stored = [(row.location.block_type, row.location.block_id, row.field, row.abs_date, row.rel_date) for row in rows]
+    caches[CACHE_ALIAS].set(_cache_key(course_key), (published_version, stored), CACHE_TIMEOUT, version=CACHE_VERSION)
 
 
 def _content_dates(course_key: CourseKey, published_version: str | None) -> list[_ContentDate]:
@@ -200,10 +203,7 @@ def _content_dates(course_key: CourseKey, published_version: str | None) -> list
         for row in ContentDate.objects.filter(course_id=course_key, active=True).select_related("policy")
     ]
     if published_version is not None:
-        stored = [
-            (row.location.block_type, row.location.block_id, row.field, row.abs_date, row.rel_date) for row in rows
-        ]
-        cache.set(_cache_key(course_key), (published_version, stored), CACHE_TIMEOUT, version=CACHE_VERSION)
+        _cache_content_dates(course_key, published_version, rows)
     return rows
 
 
