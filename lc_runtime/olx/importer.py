@@ -41,6 +41,7 @@ from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.content.courses.api import (
     CONTAINER_CLASSES,
     COURSE_FILE_FOLDERS,
+    BulkCourseWriter,
     CourseNotPublished,
     CourseWriter,
     PublishSummary,
@@ -659,7 +660,7 @@ def _read_export(root_fs: FS, course_key) -> _Export:
 
 def _write_course(
     export: _Export, package_id: int, created_by: int | None, progress, selectors: Mapping[str, type]
-) -> tuple[ImportResult, CourseWriter]:
+) -> tuple[ImportResult, BulkCourseWriter]:
     """
     Write the export (its tree, static files and course files, not ``drafts/``) as the run's draft; return
     what it did and its writer (what it wrote, which drafts it kept).
@@ -667,24 +668,25 @@ def _write_course(
     course_fields = {"org": export.pointer.get("org"), "course": export.pointer.get("course")}
     if export.grading_policy:
         course_fields["grading_policy"] = export.grading_policy
-    writer = CourseWriter(package_id, created_by=created_by, keep_drafts=True)
+    writer = BulkCourseWriter(package_id, created_by=created_by, keep_drafts=True)
     importer = _CourseImport(
         export.fs, writer, export.course_key, policy=export.policy, policy_file=export.policy_file,
         selectors=selectors, progress=progress, course_fields=course_fields,
     )
+    course_definition = export.course_definition
+    course_definition.set("url_name", COURSE_ROOT_BLOCK_ID)
+    importer.note_attributes(load_block_class("course"), course_definition, export.course_file,
+                             f"course/{COURSE_ROOT_BLOCK_ID}")
+    root_entity = importer.import_container(course_definition, "course", COURSE_ROOT_BLOCK_ID, export.course_file)
+    writer.flush()  # the course's blocks, in bulk: one draft change
     with bulk_changes(package_id, changed_by=created_by):
-        course_definition = export.course_definition
-        course_definition.set("url_name", COURSE_ROOT_BLOCK_ID)
-        importer.note_attributes(load_block_class("course"), course_definition, export.course_file,
-                                 f"course/{COURSE_ROOT_BLOCK_ID}")
-        root_entity = importer.import_container(course_definition, "course", COURSE_ROOT_BLOCK_ID, export.course_file)
         static_files = import_static_files(
             export.fs, package_id, created_by=created_by, progress=progress, problem=importer.problem
         )
         course_files = _course_files(export.fs)
         write_course_files(package_id, course_files, created_by=created_by)
         importer.warn_unknown_types()
-    ensure_course_run(export.course_key, package_id, root_entity)
+    ensure_course_run(export.course_key, package_id, writer.entity_id(root_entity))
     return ImportResult(
         course_key=str(export.course_key),
         blocks_by_type=dict(importer.blocks_by_type),

@@ -34,7 +34,14 @@ from openedx_content.models_api import Component, ComponentVersionMedia, Draft, 
 from openedx_django_lib.fields import create_hash_digest
 
 from lc_runtime.content.assets.models import AssetSettings
-from lc_runtime.content.courses.api import ChangeCounts, Mode, check_mode, package_of_run_query, utc_now
+from lc_runtime.content.courses.api import (
+    ChangeCounts,
+    Mode,
+    check_mode,
+    package_of_run_query,
+    publish_drafts,
+    utc_now,
+)
 from lc_runtime.keys import code_from_block_id
 
 UPLOAD_NAMESPACE = "openedx.v1"
@@ -273,7 +280,7 @@ def publish_assets(package_id: int, paths: Iterable[str], *, published_by: int |
     )
     if not drafts.exists():
         return None
-    return content_api.publish_from_drafts(package_id, drafts, published_by=published_by).id
+    return publish_drafts(package_id, drafts, published_by=published_by).id
 
 
 @dataclass(frozen=True)

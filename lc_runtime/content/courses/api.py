@@ -4,6 +4,8 @@ Course structure in Learning Core: runs, the tree of a run, writing blocks, publ
 The one door into :mod:`lc_runtime.content.courses`: code outside the package imports from here.
 """
 
+from lc_runtime.content.courses.bulk_writer import BulkCourseWriter
+from lc_runtime.content.courses.change_logs import publish_drafts
 from lc_runtime.content.courses.course_files import (
     COURSE_FILE_FOLDERS,
     course_file_group,
@@ -59,6 +61,7 @@ from lc_runtime.content.courses.writer import (
     get_or_create_package,
     package_for_run,
     package_of_run_query,
+    pending_drafts,
     publish_course,
     update_component,
     update_container,
@@ -75,6 +78,7 @@ __all__ = [
     "XBLOCK_NAMESPACE",
     "BlockRecord",
     "BlockRef",
+    "BulkCourseWriter",
     "ChangeCounts",
     "CourseNotFound",
     "CourseNotPublished",
@@ -106,8 +110,10 @@ __all__ = [
     "loaded_trees_usage",
     "package_for_run",
     "package_of_run_query",
+    "pending_drafts",
     "pin_run",
     "publish_course",
+    "publish_drafts",
     "publish_import",
     "read_course_files",
     "restore_published_drafts",

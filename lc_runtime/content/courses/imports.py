@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from openedx_content import api as content_api
 
+from lc_runtime.content.courses.change_logs import publish_drafts
 from lc_runtime.content.courses.course_files import COURSE_FILE_FOLDERS
 from lc_runtime.content.courses.writer import XBLOCK_NAMESPACE, PublishSummary, bulk_changes, pending_drafts, utc_now
 
@@ -50,7 +51,7 @@ def publish_import(
             return PublishSummary(None, 0)
         restore_published_drafts(package_id, kept_drafts, published_by=published_by)
         kept_drafts.clear()
-        log = content_api.publish_from_drafts(package_id, to_publish, published_by=published_by)
+        log = publish_drafts(package_id, to_publish, published_by=published_by)
     return PublishSummary(log.id, log.records.count())
 
 

@@ -28,6 +28,7 @@ from openedx_content.models_api import (
     Unit,
 )
 
+from lc_runtime.content.courses.change_logs import publish_drafts
 from lc_runtime.content.courses.models import BlockChild, ContainerSettings, CourseRoot, CourseRun
 from lc_runtime.content.courses.tree import OLX_PATH
 from lc_runtime.keys import COURSE_ROOT_BLOCK_ID, code_from_block_id, container_code
@@ -213,6 +214,10 @@ class CourseWriter:
         """The entity ids of every block written (whatever the outcome) or placed in a draft container."""
         self.kept_drafts: dict[int, int] = {}
         """Entity id -> its published version's id, for the blocks whose draft ``keep_drafts`` left as it was."""
+
+    def changes(self):
+        """The context to group several writes in as one draft change (see :func:`bulk_changes`)."""
+        return bulk_changes(self.package_id, changed_by=self.created_by)
 
     def component_type(self, block_type: str):
         """The ``xblock.v1:<block_type>`` ComponentType, fetched once per writer."""
@@ -513,5 +518,5 @@ def publish_course(package_id: int, *, published_by: int | None = None, message:
         pending = pending_drafts(package_id).count()
         if not pending:
             return PublishSummary(None, 0)
-        log = content_api.publish_all_drafts(package_id, message=message, published_by=published_by)
+        log = publish_drafts(package_id, pending_drafts(package_id), message=message, published_by=published_by)
     return PublishSummary(log.id, log.records.count())

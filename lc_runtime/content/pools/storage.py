@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from openedx_content.models_api import PublishableEntityVersionDependency
 
-from lc_runtime.content.courses.api import CourseWriter, bulk_changes
+from lc_runtime.content.courses.api import CourseWriter
 from lc_runtime.content.pools.models import SelectorPool
 from lc_runtime.keys import container_code
 
@@ -52,7 +52,7 @@ def write_selector(
     Creates a version of either only when it changed, and always declares the proxy version's
     dependency on the pool in the same draft change log.
     """
-    with bulk_changes(writer.package_id, changed_by=writer.created_by):
+    with writer.changes():
         pool_id = writer.write_entity_list(
             SelectorPool, container_code(block_type, block_id), title, pool
         )
