@@ -37,6 +37,16 @@ def test_setup_django_under_tests_does_not_migrate(db, django_assert_num_queries
         cli._setup_django()
 
 
+def test_a_migrated_database_has_no_migrations_pending_and_a_missing_one_shows(db, django_assert_num_queries):
+    from django.db.migrations.recorder import MigrationRecorder
+
+    # Without loading the migrations: the recorder's table check and its rows.
+    with django_assert_num_queries(2):
+        assert cli._migrations_pending() is False
+    MigrationRecorder.Migration.objects.filter(app="lc_runtime").order_by("-name").first().delete()
+    assert cli._migrations_pending() is True
+
+
 def test_import_prints_a_summary(db, capsys):
     status, out, err = run(capsys, "import", str(DEMO_COURSE))
     assert status == 0
