@@ -26,6 +26,26 @@ from django.db import transaction
 from django.utils import timezone
 from opaque_keys.edx.keys import CourseKey, UsageKey
 
+from lc_runtime import authoring
+from lc_runtime.announcements import (
+    announce_following_runs,
+    announce_import,
+    announce_new_run,
+    announce_published,
+    catalog_info,
+    catalogs_of_following_runs,
+    shown_state,
+)
+from lc_runtime.authoring import (
+    StructureError,
+    create_block,
+    delete_block,
+    discard_changes,
+    duplicate_block,
+    has_unpublished_changes,
+    move_block,
+    reorder_children,
+)
 from lc_runtime.content.assets import api as asset_store
 from lc_runtime.content.assets.api import AssetError, AssetTooLarge, InvalidAssetPath, InvalidContentType, StoredAsset
 from lc_runtime.content.courses.api import (
@@ -93,14 +113,15 @@ from lc_runtime.selectors.block import selector_block_classes
 
 __all__ = [
     "AUTHOR_ROLES",
+    "COURSE_ROLES",
+    "STAFF_ROLES",
     "AssetError",
     "AssetTooLarge",
     "BlockNotAccessible",
     "BrokenOutlineProcessors",
-    "CourseOutlineData",
-    "COURSE_ROLES",
     "CourseNotFound",
     "CourseNotPublished",
+    "CourseOutlineData",
     "CourseRunError",
     "CourseRunExists",
     "CourseRunInfo",
@@ -117,46 +138,54 @@ __all__ = [
     "OlxError",
     "PublishSummary",
     "PublishedSnapshot",
-    "STAFF_ROLES",
+    "SelectorVariant",
     "SnapshotNotFound",
     "StoredAsset",
-    "SelectorVariant",
     "StrictImportError",
+    "StructureError",
     "UnknownGroup",
     "UnknownRole",
+    "UserCourseOutline",
     "VariantLearners",
+    "ViewAsGroup",
     "XBlockEvent",
     "asset_url",
     "assign_group",
     "course_roles",
+    "create_block",
     "create_run",
     "delete_asset",
-    "find_asset",
+    "delete_block",
+    "discard_changes",
+    "duplicate_block",
     "export_olx",
+    "find_asset",
+    "get_course_outline_data",
     "get_runtime",
+    "get_user_outline",
     "get_variant",
     "grant_role",
     "has_author_access",
     "has_staff_access",
+    "has_unpublished_changes",
     "import_olx",
-    "list_assets",
     "learners_by_variant",
+    "list_assets",
     "list_groups",
     "list_roles",
     "list_runs",
     "list_snapshots",
+    "move_block",
     "pin_run",
     "publish",
+    "publish_block",
     "remove_group",
+    "reorder_children",
     "revoke_role",
     "save_asset",
     "unit_of_work",
     "unpin_run",
     "update_run_settings",
-    "UserCourseOutline",
-    "ViewAsGroup",
-    "get_course_outline_data",
-    "get_user_outline",
     "write_course_dates",
     "xblock_event",
 ]
@@ -190,13 +219,26 @@ def import_olx(
     """
     # The workflow is lc_runtime.olx's; what it needs from the layers above (selector plugins, a runtime
     # to load every block with) is passed in. The dates of what it published are written in its transaction.
+    before: dict[CourseKey, Any] = {}
+    existing: set[CourseKey] = set()
+
+    def note_the_run(key: CourseKey) -> None:
+        before.update(catalogs_of_following_runs(key))
+        if package_for_run(str(key)) is not None:
+            existing.add(key)
+
     with write_transaction():
         result = import_course(
             source, course_key=course_key, created_by=created_by, publish=publish, strict=strict, progress=progress,
-            selectors=selector_block_classes(), check_loadable=_blocks_that_cannot_load,
+            selectors=selector_block_classes(), check_loadable=_blocks_that_cannot_load, on_course_key=note_the_run,
         )
+        key = to_course_key(result.course_key)
         if result.published is not None and result.published.publish_log_id is not None:
-            _write_dates_of_following_runs(result.course_key)
+            _write_dates_of_following_runs(key)
+            announce_following_runs(key, before)
+        if key not in existing:
+            announce_new_run(key)
+        announce_import(key)
     return result
 
 
@@ -253,9 +295,23 @@ def publish(course_key: str | CourseKey, *, published_by: int | None = None) -> 
     if package_id is None:
         raise CourseNotFound(f"No course run {key}")
     with write_transaction():
+        before = catalogs_of_following_runs(to_course_key(key))
         summary = publish_course(package_id, published_by=published_by)
         if summary.publish_log_id is not None:
             _write_dates_of_following_runs(key)
+            announce_following_runs(to_course_key(key), before)
+    return summary
+
+
+def publish_block(user, usage_key: str | UsageKey) -> PublishSummary:
+    """
+    Publish the draft changes of one block and everything below it (a Unit, a Subsection), nothing else;
+    the dates of the runs that follow the package are written with it. See :mod:`lc_runtime.authoring`.
+    """
+    with write_transaction():
+        summary = authoring.publish_block(user, usage_key)
+        if summary.publish_log_id is not None:
+            _write_dates_of_following_runs(to_usage_key(usage_key).course_key)
     return summary
 
 
@@ -318,7 +374,21 @@ def create_run(
     """
     with write_transaction():
         info = _create_run(from_run_key, new_run_key, run_settings=run_settings, pin=pin)
-        _write_run_dates(to_course_key(info.course_key))
+        key = to_course_key(info.course_key)
+        _write_run_dates(key)
+        announce_new_run(key)
+        if shown_state(key) is not None:
+            announce_published(key, None)
+    return info
+
+
+def _announcing_a_run_change(course_key: str | CourseKey, change):
+    """Make ``change`` to one run; announce it if what the run shows moved (its snapshot or its own dates)."""
+    key = to_course_key(course_key)
+    state, catalog = shown_state(key), catalog_info(key)
+    info = change()
+    if shown_state(key) != state:
+        announce_published(key, catalog)
     return info
 
 
@@ -330,7 +400,7 @@ def pin_run(course_key: str | CourseKey, snapshot: str | uuid.UUID = CURRENT_SNA
     reach them. Raises :class:`CourseNotFound` or :class:`SnapshotNotFound`; then nothing is written.
     """
     with write_transaction():
-        info = _pin_run(course_key, snapshot)
+        info = _announcing_a_run_change(course_key, lambda: _pin_run(course_key, snapshot))
         _write_run_dates(to_course_key(info.course_key))
     return info
 
@@ -338,7 +408,7 @@ def pin_run(course_key: str | CourseKey, snapshot: str | uuid.UUID = CURRENT_SNA
 def unpin_run(course_key: str | CourseKey) -> CourseRunInfo:
     """Let a run follow the package's latest publish again, its dates too. Raises :class:`CourseNotFound`."""
     with write_transaction():
-        info = _unpin_run(course_key)
+        info = _announcing_a_run_change(course_key, lambda: _unpin_run(course_key))
         _write_run_dates(to_course_key(info.course_key))
     return info
 
@@ -351,7 +421,7 @@ def update_run_settings(course_key: str | CourseKey, changes: Mapping[str, objec
     Raises :class:`CourseNotFound` or :class:`InvalidRunSettings`; then nothing is written.
     """
     with write_transaction():
-        info = _update_run_settings(course_key, changes)
+        info = _announcing_a_run_change(course_key, lambda: _update_run_settings(course_key, changes))
         _write_run_dates(to_course_key(info.course_key))
     return info
 

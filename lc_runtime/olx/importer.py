@@ -562,6 +562,7 @@ def import_course(
     progress: Callable[[str], None] | None = None,
     selectors: Mapping[str, type],
     check_loadable: LoadabilityCheck,
+    on_course_key: Callable[[CourseKey], None] | None = None,
 ) -> ImportResult:
     """
     Import the course export at ``source`` (see :mod:`lc_runtime.olx.sources`) as course run ``course_key``.
@@ -577,13 +578,16 @@ def import_course(
     the OLX tags of selectors (``split_test``, ...) to their XBlock classes: those elements are stored
     as a pool and a proxy (:func:`lc_runtime.content.pools.api.write_selector`).
     :func:`lc_runtime.api.import_olx` passes the installed selector plugins, and a ``check_loadable``
-    that builds a draft runtime. Raises :class:`OlxError` for an export that cannot be read at all;
+    that builds a draft runtime. ``on_course_key`` is called with the run's key once the export is read,
+before anything is written. Raises :class:`OlxError` for an export that cannot be read at all;
     nothing is written then either.
     """
     progress = progress or (lambda _tag: None)
     with open_course_root(source) as root_fs:
         export = _read_export(root_fs, course_key)
         with write_transaction():
+            if on_course_key is not None:
+                on_course_key(export.course_key)
             # The package is named after the run that first imports it (ADR 0014: later runs share it).
             package_id = package_for_run(export.course_key) or get_or_create_package(
                 str(export.course_key), export.title

@@ -36,6 +36,13 @@ from lc_runtime.content.courses.snapshots import (
     load_tree,
     loaded_trees_usage,
 )
+from lc_runtime.content.courses.structure import (
+    discard_drafts,
+    publish_entities,
+    set_children,
+    soft_delete,
+    subtree_entities,
+)
 from lc_runtime.content.courses.tree import (
     MODES,
     BlockRecord,
@@ -125,4 +132,9 @@ __all__ = [
     "utc_now",
     "write_course_files",
     "write_transaction",
+    "discard_drafts",
+    "publish_entities",
+    "set_children",
+    "soft_delete",
+    "subtree_entities",
 ]

@@ -1,0 +1,94 @@
+"""
+Editing a course's structure in its draft: children listed, blocks deleted, draft changes discarded,
+a selection published. What Studio's outline edits write; each call is one draft change.
+
+Blocks are named by their draft tree's records (``lc_runtime.content.courses.tree``): the caller
+loads the draft tree, decides, and passes entity ids and refs; nothing here reads XBlock classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from openedx_content import api as content_api
+from openedx_content.models_api import Draft, Published
+
+from lc_runtime.content.courses.change_logs import publish_drafts
+from lc_runtime.content.courses.records import CourseTree
+from lc_runtime.content.courses.writer import (
+    CourseWriter,
+    PublishSummary,
+    bulk_changes,
+    draft_container,
+    utc_now,
+)
+
+__all__ = [
+    "discard_drafts",
+    "publish_entities",
+    "set_children",
+    "soft_delete",
+    "subtree_entities",
+]
+
+
+def subtree_entities(tree: CourseTree, ref: tuple[str, str]) -> list[int]:
+    """The entities of a block and of everything below it in ``tree``: a selector's pool container too."""
+    found: list[int] = []
+    for record in tree.descendants(ref):
+        found.append(record.entity_id)
+        if record.pool_entity_id is not None:
+            found.append(record.pool_entity_id)
+    return found
+
+
+def set_children(package_id: int, olx_tag: str, block_id: str, children: Sequence[int], *,
+                 changed_by: int | None = None) -> bool:
+    """
+    Make ``children`` (entity ids, in order) the children of outline container ``olx_tag``/``block_id``
+    in its next draft, its title and settings kept; return False when it already lists exactly them.
+    """
+    parent = draft_container(package_id, olx_tag, block_id)
+    if parent is None:
+        raise LookupError(f"{olx_tag}/{block_id} has no draft")
+    if list(children) == parent.children:
+        return False
+    writer = CourseWriter(package_id, created_by=changed_by)
+    with writer.changes():
+        writer.write_container(olx_tag, block_id, parent.title, list(children), parent.fields, parent.extra_attributes)
+    return True
+
+
+def soft_delete(package_id: int, entity_ids: Iterable[int], *, deleted_by: int | None = None) -> None:
+    """Delete the drafts of ``entity_ids`` (a publish then deletes them for learners), as one draft change."""
+    with bulk_changes(package_id, changed_by=deleted_by):
+        for entity_id in entity_ids:
+            content_api.soft_delete_draft(entity_id, deleted_by=deleted_by)
+
+
+def discard_drafts(package_id: int, entity_ids: Iterable[int], *, discarded_by: int | None = None) -> int:
+    """
+    Point the drafts of ``entity_ids`` back at their published versions (a never-published entity's draft
+    is deleted), as one draft change; return how many drafts moved.
+    """
+    entity_ids = list(entity_ids)
+    drafts = dict(Draft.objects.filter(entity_id__in=entity_ids).values_list("entity_id", "version_id"))
+    published = dict(Published.objects.filter(entity_id__in=entity_ids).values_list("entity_id", "version_id"))
+    moved = 0
+    with bulk_changes(package_id, changed_by=discarded_by):
+        for entity_id in entity_ids:
+            target = published.get(entity_id)
+            if drafts.get(entity_id) != target:
+                content_api.set_draft_version(entity_id, target, set_at=utc_now(), set_by=discarded_by)
+                moved += 1
+    return moved
+
+
+def publish_entities(package_id: int, entity_ids: Iterable[int], *, published_by: int | None = None,
+                     message: str = "") -> PublishSummary:
+    """Publish the draft changes of ``entity_ids`` (and of what they depend on); nothing to publish writes nothing."""
+    drafts = Draft.objects.filter(entity_id__in=list(entity_ids)).with_unpublished_changes()
+    if not drafts.exists():
+        return PublishSummary(None, 0)
+    log = publish_drafts(package_id, drafts, published_by=published_by, message=message)
+    return PublishSummary(log.id, log.records.count())
