@@ -19,12 +19,11 @@ from openedx_events.content_authoring.signals import (
     COURSE_CREATED,
     COURSE_IMPORT_COMPLETED,
 )
-from xblock.fields import Date
 
-from lc_runtime.blocks.inheritance import DEFAULT_START_DATE
 from lc_runtime.content.courses.api import CourseNotFound, CourseNotPublished, list_runs, load_course_tree
 from lc_runtime.keys import to_course_key
 from lc_runtime.signals import course_published, send_after_commit, send_event_after_commit
+from lc_runtime.summaries import summary_or_none
 
 __all__ = [
     "announce_following_runs",
@@ -37,10 +36,6 @@ __all__ = [
     "shown_state",
 ]
 
-_DATE = Date()
-_HIDDEN_FROM_CATALOG = ("about", "none")  # edx-platform's catalog_visibility values that hide a course
-
-
 def following_runs(course_key: str | CourseKey) -> list[CourseKey]:
     """The runs that show the latest publish of ``course_key``'s package (not the pinned ones)."""
     return [to_course_key(run.course_key) for run in list_runs(sharing_with=course_key) if run.pinned_snapshot is None]
@@ -48,28 +43,18 @@ def following_runs(course_key: str | CourseKey) -> list[CourseKey]:
 
 def catalog_info(course_key: CourseKey) -> CourseCatalogData | None:
     """The catalog data of what the run shows learners, as edx-platform builds it; None if never published."""
-    try:
-        tree = load_course_tree(course_key, mode="published")
-    except (CourseNotFound, CourseNotPublished):
+    summary = summary_or_none(course_key)
+    if summary is None:
         return None
-    settings = {**tree.blocks[tree.root].fields, **tree.run_settings}
-
-    def date(name: str):
-        value = settings.get(name)
-        return _DATE.from_json(value) if isinstance(value, str) else value
-
     return CourseCatalogData(
         course_key=course_key,
-        name=settings.get("display_name") or tree.blocks[tree.root].title or str(course_key),
+        name=summary.display_name,
         schedule_data=CourseScheduleData(
-            start=date("start") or DEFAULT_START_DATE,
-            pacing="self" if settings.get("self_paced") else "instructor",
-            end=date("end"),
-            enrollment_start=date("enrollment_start"),
-            enrollment_end=date("enrollment_end"),
+            start=summary.start, pacing=summary.pacing, end=summary.end,
+            enrollment_start=summary.enrollment_start, enrollment_end=summary.enrollment_end,
         ),
-        hidden=settings.get("catalog_visibility") in _HIDDEN_FROM_CATALOG,
-        invitation_only=bool(settings.get("invitation_only")),
+        hidden=summary.hidden,
+        invitation_only=summary.invitation_only,
     )
 
 

@@ -38,12 +38,14 @@ from lc_runtime.announcements import (
 )
 from lc_runtime.authoring import (
     StructureError,
+    announce_block_updated,
     create_block,
     delete_block,
     discard_changes,
     duplicate_block,
     has_unpublished_changes,
     move_block,
+    orphans_of,
     reorder_children,
 )
 from lc_runtime.content.assets import api as asset_store
@@ -110,6 +112,7 @@ from lc_runtime.runtime.events import XBlockEvent, xblock_event
 from lc_runtime.runtime.learning_core_runtime import BlockNotAccessible, LearningCoreRuntime, NotASelector
 from lc_runtime.runtime.static_urls import asset_url as static_asset_url
 from lc_runtime.selectors.block import selector_block_classes
+from lc_runtime.summaries import CourseSummary, course_summary
 
 __all__ = [
     "AUTHOR_ROLES",
@@ -125,6 +128,7 @@ __all__ = [
     "CourseRunError",
     "CourseRunExists",
     "CourseRunInfo",
+    "CourseSummary",
     "ExportError",
     "ExportResult",
     "ImportProblem",
@@ -149,6 +153,7 @@ __all__ = [
     "VariantLearners",
     "ViewAsGroup",
     "XBlockEvent",
+    "announce_block_updated",
     "asset_url",
     "assign_group",
     "course_roles",
@@ -161,6 +166,7 @@ __all__ = [
     "export_olx",
     "find_asset",
     "get_course_outline_data",
+    "get_course_summary",
     "get_runtime",
     "get_user_outline",
     "get_variant",
@@ -176,12 +182,14 @@ __all__ = [
     "list_runs",
     "list_snapshots",
     "move_block",
+    "orphans_of",
     "pin_run",
     "publish",
     "publish_block",
     "remove_group",
     "reorder_children",
     "revoke_role",
+    "run_exists",
     "save_asset",
     "unit_of_work",
     "unpin_run",
@@ -301,6 +309,20 @@ def publish(course_key: str | CourseKey, *, published_by: int | None = None) -> 
             _write_dates_of_following_runs(key)
             announce_following_runs(to_course_key(key), before)
     return summary
+
+
+def run_exists(course_key: str | CourseKey) -> bool:
+    """Whether a course run of this key exists in Learning Core (published or not). One query."""
+    return package_for_run(str(to_course_key(course_key))) is not None
+
+
+def get_course_summary(course_key: str | CourseKey) -> CourseSummary:
+    """
+    A course run as edx-platform's CourseOverview knows it (name, number, org, dates, pacing, certificate
+    and catalog settings, image URL, language), from what it shows learners. No query when the run's
+    tree is loaded; raises :class:`CourseNotFound` or :class:`CourseNotPublished`.
+    """
+    return course_summary(course_key)
 
 
 def publish_block(user, usage_key: str | UsageKey) -> PublishSummary:

@@ -39,6 +39,7 @@ from lc_runtime.content.courses.api import (
     CourseWriter,
     PublishSummary,
     discard_drafts,
+    drafted_blocks,
     load_course_tree,
     package_for_run,
     publish_entities,
@@ -57,12 +58,14 @@ from lc_runtime.signals import send_event_after_commit
 
 __all__ = [
     "StructureError",
+    "announce_block_updated",
     "create_block",
     "delete_block",
     "discard_changes",
     "duplicate_block",
     "has_unpublished_changes",
     "move_block",
+    "orphans_of",
     "publish_block",
     "reorder_children",
 ]
@@ -378,3 +381,15 @@ def has_unpublished_changes(usage_key: str | UsageKey) -> bool:
         return ref in draft.blocks
     return subtree_differs(draft, published, ref)
 
+
+
+def announce_block_updated(usage_key: str | UsageKey) -> None:
+    """``XBLOCK_UPDATED`` for a block whose fields an author saved (after the commit)."""
+    _tell(XBLOCK_UPDATED, to_usage_key(usage_key))
+
+
+def orphans_of(course_key: CourseKey) -> list[UsageKey]:
+    """Blocks the run's package holds a draft of that its draft tree does not reach, in key order."""
+    tree = load_course_tree(course_key, mode="draft")
+    stored = drafted_blocks(tree.learning_package_id)
+    return [usage_key_for(course_key, *ref) for ref in sorted(stored - set(tree.blocks))]

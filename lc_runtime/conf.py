@@ -28,6 +28,11 @@ key                            meaning
 ``LEARNER_SCHEDULE``           ``"module:callable"``: ``(user, course_key) -> datetime | None``, when
                                the learner started the run: what a self-paced run's relative dates
                                count from, outside edx-platform (default: lc-runtime's schedule table)
+``ROUTE_TO_LEARNING_CORE``     ``"module:callable"``: ``(CourseKey) -> bool``, which courses
+                               :class:`lc_runtime.modulestore.CourseRouter` sends to Learning Core
+                               (default: every course run that exists in Learning Core)
+``CACHE_ITEM_BYTES``           the largest item written to Django's cache (512,000)
+``LOADED_TREES_BYTES``         the memory (estimated) of the course trees a process keeps loaded
 =============================  =============================================================
 """
 
@@ -58,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_ITEM_BYTES": 512_000,
     # The memory (estimated) of the course trees one process keeps loaded.
     "LOADED_TREES_BYTES": 128 * 1024 * 1024,
+    "ROUTE_TO_LEARNING_CORE": None,
 }
 
 

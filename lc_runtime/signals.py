@@ -16,12 +16,14 @@ once per signal and subject in that transaction: a bulk of edits in one transact
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Hashable
+import threading
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 
 from django.db import transaction
 from django.dispatch import Signal
 
-__all__ = ["course_published", "send_after_commit", "send_event_after_commit"]
+__all__ = ["course_published", "send_after_commit", "send_event_after_commit", "suppressed_course_published"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,18 @@ pin that moves, a change of the run's own dates. ``sender`` is ``LearningCoreRun
 """
 
 SENDER = "lc_runtime"
+_quiet = threading.local()
+
+
+@contextmanager
+def suppressed_course_published() -> Iterator[None]:
+    """No ``course_published`` is sent for what happens inside, in this thread (a bulk operation without signals)."""
+    depth = getattr(_quiet, "depth", 0)
+    _quiet.depth = depth + 1
+    try:
+        yield
+    finally:
+        _quiet.depth = depth
 
 
 class _Pending:
@@ -71,6 +85,8 @@ def _on_commit(key: Hashable, send: Callable[[], None]) -> None:
 
 def send_after_commit(signal: Signal, **kwargs) -> None:
     """Send the Django ``signal`` with ``kwargs`` (robustly, from :data:`SENDER`) after commit, once per kwargs."""
+    if signal is course_published and getattr(_quiet, "depth", 0):
+        return
     key = (id(signal), tuple(sorted((name, str(value)) for name, value in kwargs.items())))
 
     def send() -> None:

@@ -34,6 +34,7 @@ from xblock.fields import ScopeIds
 from xblock.runtime import Mixologist, Runtime
 
 from lc_runtime.blocks.inheritance import InheritableFieldsMixin
+from lc_runtime.blocks.modulestore_shape import ModulestoreShapeMixin
 from lc_runtime.blocks.placeholder import ErrorPlaceholderBlock
 from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.blocks.scopes import learner_scopes
@@ -157,6 +158,10 @@ class RuntimeOwnedChildren:
         return self.runtime.get_parent(self)
 
 
+BLOCK_MIXINS = (InheritableFieldsMixin, ModulestoreShapeMixin)
+"""Mixed into every block, after its class: edx-platform's inheritable settings, the modulestore's names."""
+
+
 class _RuntimeMixologist(Mixologist):
     _cache: dict[tuple[type, tuple[type, ...]], type] = {}
 
@@ -267,9 +272,9 @@ class LearningCoreRuntime(Runtime):
             self.id_manager,
             self.id_manager,
             services=services,
-            mixins=(InheritableFieldsMixin,),
+            mixins=BLOCK_MIXINS,
         )
-        self.mixologist = _RuntimeMixologist((InheritableFieldsMixin,))
+        self.mixologist = _RuntimeMixologist(BLOCK_MIXINS)
         self._blocks: dict[Any, XBlock] = {}
         self._broken: set[Any] = set()  # blocks whose OLX their class could not load
         self._rendering_for_parent = False

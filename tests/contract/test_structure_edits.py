@@ -181,3 +181,27 @@ def test_each_edit_is_told_after_the_commit(demo, django_capture_on_commit_callb
         ("deleted", XBlockData(usage_key=created, block_type="html")),
         ("published", XBlockData(usage_key=to_usage_key(WELCOME_UNIT), block_type="vertical")),
     ]
+
+
+def test_a_selector_moves_and_goes_with_its_pool(db):
+    from tests.conftest import SELECTOR_COURSE, SELECTOR_KEY
+
+    api.import_olx(SELECTOR_COURSE)
+    selector = usage(SELECTOR_KEY, "split_test", "ab")
+    target = usage(SELECTOR_KEY, "vertical", "unit_random")
+    members = api.get_runtime(None, course_key=SELECTOR_KEY, mode="draft").get_block(to_usage_key(selector)).children
+
+    api.move_block(None, selector, target)
+    api.publish(SELECTOR_KEY)
+
+    runtime = api.get_runtime(None, course_key=SELECTOR_KEY)
+    assert runtime.get_block(to_usage_key(target)).children[-1] == to_usage_key(selector)
+    assert runtime.get_block(to_usage_key(selector)).children == members  # its pool came along
+    with pytest.raises(api.StructureError, match="importing it again"):
+        api.delete_block(None, members[0])  # a pool's members are edited by importing the selector
+
+    api.delete_block(None, selector)
+    api.publish(SELECTOR_KEY)
+    assert to_usage_key(selector) not in api.get_runtime(None, course_key=SELECTOR_KEY).get_block(
+        to_usage_key(target)).children
+    assert not api.has_unpublished_changes(usage(SELECTOR_KEY, "course", "course"))

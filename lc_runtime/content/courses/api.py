@@ -38,6 +38,7 @@ from lc_runtime.content.courses.snapshots import (
 )
 from lc_runtime.content.courses.structure import (
     discard_drafts,
+    drafted_blocks,
     publish_entities,
     set_children,
     soft_delete,
@@ -133,6 +134,7 @@ __all__ = [
     "write_course_files",
     "write_transaction",
     "discard_drafts",
+    "drafted_blocks",
     "publish_entities",
     "set_children",
     "soft_delete",

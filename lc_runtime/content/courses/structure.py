@@ -11,19 +11,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from openedx_content import api as content_api
-from openedx_content.models_api import Draft, Published
+from openedx_content.models_api import Component, Container, Draft, Published
 
 from lc_runtime.content.courses.change_logs import publish_drafts
+from lc_runtime.content.courses.course_files import COURSE_FILE_FOLDERS
 from lc_runtime.content.courses.records import CourseTree
 from lc_runtime.content.courses.writer import (
+    CONTAINER_CLASSES,
+    XBLOCK_NAMESPACE,
     CourseWriter,
     PublishSummary,
     bulk_changes,
     draft_container,
     utc_now,
 )
+from lc_runtime.keys import block_id_from_code, parse_container_code
 
 __all__ = [
+    "drafted_blocks",
     "discard_drafts",
     "publish_entities",
     "set_children",
@@ -92,3 +97,22 @@ def publish_entities(package_id: int, entity_ids: Iterable[int], *, published_by
         return PublishSummary(None, 0)
     log = publish_drafts(package_id, drafts, published_by=published_by, message=message)
     return PublishSummary(log.id, log.records.count())
+
+
+def drafted_blocks(package_id: int) -> set[tuple[str, str]]:
+    """
+    Every outline block the package holds a draft of, as (block type, block id): its XBlock components
+    (not the course's detached files) and outline containers, whether a tree reaches them or not.
+    """
+    components = Component.objects.filter(
+        learning_package_id=package_id, component_type__namespace=XBLOCK_NAMESPACE,
+        publishable_entity__draft__version__isnull=False,
+    ).exclude(component_type__name__in=sorted(set(COURSE_FILE_FOLDERS.values())))
+    found = {(name, block_id_from_code(code))
+             for name, code in components.values_list("component_type__name", "component_code")}
+    containers = Container.objects.filter(
+        learning_package_id=package_id, publishable_entity__draft__version__isnull=False,
+        container_type__type_code__in=[cls.type_code for cls in CONTAINER_CLASSES.values()],
+    )
+    found.update(parse_container_code(code) for code in containers.values_list("container_code", flat=True))
+    return found
