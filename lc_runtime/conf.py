@@ -28,6 +28,9 @@ key                            meaning
 ``LEARNER_SCHEDULE``           ``"module:callable"``: ``(user, course_key) -> datetime | None``, when
                                the learner started the run: what a self-paced run's relative dates
                                count from, outside edx-platform (default: lc-runtime's schedule table)
+``ENROLLMENT``                 ``"module:callable"``: ``(user, CourseKey) -> bool``, whether a user is
+                               enrolled: who may read a course's locked static files besides its
+                               staff (default: every logged-in user)
 ``ROUTE_TO_LEARNING_CORE``     ``"module:callable"``: ``(CourseKey) -> bool``, which courses
                                :class:`lc_runtime.modulestore.CourseRouter` sends to Learning Core
                                (default: every course run that exists in Learning Core)
@@ -64,6 +67,7 @@ DEFAULTS: dict[str, Any] = {
     # The memory (estimated) of the course trees one process keeps loaded.
     "LOADED_TREES_BYTES": 128 * 1024 * 1024,
     "ROUTE_TO_LEARNING_CORE": None,
+    "ENROLLMENT": None,
 }
 
 

@@ -17,7 +17,6 @@ callers' ``except ItemNotFoundError`` clauses work; otherwise classes of the sam
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -33,6 +32,7 @@ from opaque_keys.edx.keys import CourseKey, UsageKey
 from lc_runtime import api
 from lc_runtime.conf import get_setting, import_object
 from lc_runtime.keys import InvalidKey, to_course_key, to_usage_key, usage_key_for
+from lc_runtime.qualifiers import matches
 from lc_runtime.signals import suppressed_course_published
 
 try:  # pragma: no cover - inside edx-platform
@@ -79,21 +79,6 @@ class CourseSummaryItem:
         return self.end is not None and self.end < timezone.now()
 
 
-def _matches(value, criterion) -> bool:
-    """edx-platform's qualifier semantics: equality, a regex, a callable, ``$in`` / ``$nin``; lists match any."""
-    if isinstance(value, list | tuple) and not isinstance(criterion, list | tuple):
-        return any(_matches(item, criterion) for item in value)
-    if isinstance(criterion, re.Pattern):
-        return isinstance(value, str) and criterion.search(value) is not None
-    if callable(criterion):
-        return bool(criterion(value))
-    if isinstance(criterion, dict) and "$in" in criterion:
-        return any(_matches(value, option) for option in criterion["$in"])
-    if isinstance(criterion, dict) and "$nin" in criterion:
-        return not any(_matches(value, option) for option in criterion["$nin"])
-    return value == criterion
-
-
 def _field_matches(block, name: str, criterion) -> bool:
     field = block.fields.get(name)
     if isinstance(criterion, dict) and "$exists" in criterion:
@@ -104,7 +89,7 @@ def _field_matches(block, name: str, criterion) -> bool:
     value = getattr(block, name)
     if name == "children":
         value = [str(child) for child in value]
-    return _matches(value, criterion)
+    return matches(value, criterion)
 
 
 class LearningCoreModuleStore:
@@ -258,9 +243,9 @@ class LearningCoreModuleStore:
         field_criteria = {**wanted, **(settings or {}), **(content or {})}
         found = []
         for record in runtime.tree.descendants(runtime.tree.root):
-            if category is not _MISSING and not _matches(record.block_type, category):
+            if category is not _MISSING and not matches(record.block_type, category):
                 continue
-            if name is not _MISSING and not _matches(record.block_id, name):
+            if name is not _MISSING and not matches(record.block_id, name):
                 continue
             block = runtime.get_block(runtime.usage_key_of(record.ref))
             if all(_field_matches(block, field, criterion) for field, criterion in field_criteria.items()):

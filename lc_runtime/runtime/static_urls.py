@@ -18,6 +18,9 @@ written                    rewritten to
                            ``<HANDLER_URL_PREFIX>/jump_to_id/<course key>/<block id>``
 ``/course/<rest>``         ``LC_RUNTIME["COURSE_BASE_URL"]`` + rest (default ``/courses/{course_key}/``,
                            edx-platform's course pages)
+``/asset-v1:<key>``        (Studio's links to a file, ``asset-v1:ORG+COURSE+RUN+type@asset+block@NAME``)
+                           the file, served as ``/static/`` files are; a ``type@thumbnail`` key, the
+                           image's thumbnail (``<HANDLER_URL_PREFIX>/assets/thumbnail/<course key>/...``)
 =========================  ===========================================================================
 
 Rewriting is textual (no query): a rewritten URL never starts with one of these prefixes, so text
@@ -30,7 +33,7 @@ from __future__ import annotations
 import logging
 import re
 from functools import cache
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from django.apps import apps
 
@@ -43,6 +46,7 @@ __all__ = [
     "course_base_url",
     "jump_to_id_base_url",
     "replace_urls",
+    "thumbnail_url",
 ]
 
 log = logging.getLogger(__name__)
@@ -97,6 +101,29 @@ def _host_static_url(path: str) -> str | None:
     return None
 
 
+_ASSET_KEY = re.compile(
+    r"^(?P<course>[^+/]+\+[^+/]+\+[^+/]+)\+type@(?P<type>asset|thumbnail)\+block@(?P<name>[^?#]+)(?P<tail>.*)$"
+)
+
+
+def _asset_key_url(match: re.Match, mode: Mode) -> str:
+    """A ``/asset-v1:`` link (Studio writes them in content) as the URL that serves the file, or as it was."""
+    parts = _ASSET_KEY.match(match["rest"])
+    if parts is None:
+        return match[0]
+    course_key = f"course-v1:{parts['course']}"
+    if parts["type"] == "thumbnail":
+        target = thumbnail_url(course_key, unquote(parts["name"]))
+    else:
+        target = asset_base_url(course_key, mode) + parts["name"]
+    return f"{match['quote']}{target}{parts['tail']}{match['quote']}"
+
+
+def thumbnail_url(course_key: str, name: str) -> str:
+    """The URL of the thumbnail of an image among a course run's static files (``name``: its thumbnail's name)."""
+    return f"{_prefix()}/assets/thumbnail/{course_key}/{quote(name)}"
+
+
 def replace_urls(text: str, course_key: str, mode: Mode = "published", *, static_only: bool = False) -> str:
     """
     ``text`` with its ``/static/``, ``/jump_to_id/`` and ``/course/`` links made to work (see the module's table).
@@ -113,6 +140,8 @@ def replace_urls(text: str, course_key: str, mode: Mode = "published", *, static
             return f"{quote_mark}{target}{quote_mark}"
 
         text = _pattern("/static/").sub(static, text)
+    if "/asset-v1:" in text:
+        text = _pattern("/asset-v1:").sub(lambda m: _asset_key_url(m, mode), text)
     if static_only:
         return text
     if "/jump_to_id/" in text:

@@ -7,15 +7,20 @@ key>/<path>`` the draft (to the course's authors only: its staff and instructors
 edx-platform asset name, so the URLs that ``replace_urls`` makes of ``/static/<path>`` work, and so do
 relative links between static files (an HTML file and its scripts). Responses carry the stored
 content type, Content-Length, a strong ETag (the hash of the bytes) and Last-Modified, answer
-``If-None-Match`` with 304, and are never sniffed (``X-Content-Type-Options: nosniff``). Locked files
-go to logged-in users only.
+``If-None-Match`` with 304, answer a single ``Range`` (206, or 416 outside the file; ``If-Range``
+honoured), and are never sniffed (``X-Content-Type-Options: nosniff``). Locked files go to the run's
+staff (by the role provider) and to the users ``LC_RUNTIME["ENROLLMENT"]`` says are enrolled (every
+logged-in user when it is unset). Where the media storage has URLs of its own (django-storages' S3),
+the view checks access and redirects there instead of streaming the bytes.
 """
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified, HttpResponseRedirect
 from django.urls import path
 from django.utils.html import escape
 from django.utils.http import http_date
@@ -23,10 +28,11 @@ from django.views.decorators.http import require_safe
 from xblock.exceptions import NoSuchUsage
 
 from lc_runtime import api
-from lc_runtime.content.assets.api import AssetError, find_course_asset
+from lc_runtime.conf import get_setting, import_object
+from lc_runtime.content.assets.api import AssetError, find_course_asset, image_of_thumbnail, thumbnail_bytes
 from lc_runtime.keys import InvalidKey, to_course_key
 
-__all__ = ["asset_view", "draft_asset_view", "jump_to_id_view", "urlpatterns"]
+__all__ = ["asset_view", "draft_asset_view", "jump_to_id_view", "thumbnail_view", "urlpatterns"]
 
 PUBLISHED_MAX_AGE = 5 * 60  # seconds a browser or CDN may reuse a published file before revalidating it
 
@@ -43,6 +49,47 @@ def _etag_matches(request, etag: str) -> bool:
     return any(candidate.strip() in (etag, f"W/{etag}", "*") for candidate in wanted.split(","))
 
 
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _byte_range(request, etag: str, size: int) -> tuple[int, int] | None:
+    """
+    The one byte range (first, last) a ``Range`` request asks for, or None to send the whole file (no
+    range, several ranges, or an ``If-Range`` for another version). Raises :class:`_Unsatisfiable`.
+    """
+    header = request.headers.get("Range")
+    if not header or request.headers.get("If-Range", etag) != etag:
+        return None
+    match = _RANGE.match(header.strip())
+    if match is None or not (match[1] or match[2]):
+        return None
+    if not match[1]:  # the last N bytes
+        length = int(match[2])
+        if length == 0:
+            raise _Unsatisfiable
+        return max(0, size - length), size - 1
+    first = int(match[1])
+    last = min(int(match[2]), size - 1) if match[2] else size - 1
+    if first >= size or first > last:
+        raise _Unsatisfiable
+    return first, last
+
+
+class _Unsatisfiable(Exception):
+    """A byte range outside the file."""
+
+
+def _may_read_locked(request, course_key: str) -> bool:
+    """Locked files: the run's staff (the role provider) and, by ``LC_RUNTIME["ENROLLMENT"]``, its learners."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    if api.has_staff_access(api.course_roles(user, course_key)):
+        return True
+    enrolled = get_setting("ENROLLMENT")
+    return bool(import_object(enrolled)(user, to_course_key(course_key))) if enrolled else True
+
+
 def _serve(request, course_key: str, path: str, mode: str):
     try:
         asset = find_course_asset(_course_key(course_key), path, mode=mode)
@@ -50,22 +97,61 @@ def _serve(request, course_key: str, path: str, mode: str):
         raise Http404(str(exc)) from exc
     if asset is None:
         raise Http404(f"No static file {path!r} in {course_key}")
-    user = getattr(request, "user", None)
-    if asset.locked and not (user is not None and user.is_authenticated):
-        raise PermissionDenied("This file is locked: log in to see it")
+    if asset.locked and not _may_read_locked(request, _course_key(course_key)):
+        raise PermissionDenied("This file is locked: it is for the course's learners and staff")
     etag = f'"{asset.hash_digest}"'
     if mode == "draft" or asset.locked:
         cache_control = "private, no-cache" if mode == "draft" else f"private, max-age={PUBLISHED_MAX_AGE}"
     else:
         cache_control = f"public, max-age={PUBLISHED_MAX_AGE}"
+    elsewhere = asset.storage_url()
     if _etag_matches(request, etag):
         response = HttpResponseNotModified()
+    elif elsewhere is not None:  # the storage serves its own files (S3): send the browser there
+        response = HttpResponseRedirect(elsewhere)
     else:
-        response = FileResponse(asset.open(), content_type=asset.content_type, filename=asset.path.rsplit("/", 1)[-1])
-        response["Content-Length"] = str(asset.size)
+        try:
+            wanted = _byte_range(request, etag, asset.size)
+        except _Unsatisfiable:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{asset.size}"
+            return response
+        if wanted is None:
+            response = FileResponse(asset.open(), content_type=asset.content_type,
+                                    filename=asset.path.rsplit("/", 1)[-1])
+            response["Content-Length"] = str(asset.size)
+        else:
+            first, last = wanted
+            with asset.open() as handle:
+                handle.seek(first)
+                response = HttpResponse(handle.read(last - first + 1), status=206, content_type=asset.content_type)
+            response["Content-Range"] = f"bytes {first}-{last}/{asset.size}"
+        response["Accept-Ranges"] = "bytes"
     response["ETag"] = etag
     response["Last-Modified"] = http_date(asset.modified.timestamp())
     response["Cache-Control"] = cache_control
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_safe
+def thumbnail_view(request, course_key: str, name: str):
+    """The thumbnail of a published image of a course run (a JPEG within 128 x 128), for whoever may read it."""
+    image = image_of_thumbnail(name)
+    try:
+        asset = find_course_asset(_course_key(course_key), image, mode="published") if image else None
+    except AssetError as exc:
+        raise Http404(str(exc)) from exc
+    made = thumbnail_bytes(asset) if asset is not None else None
+    if made is None:
+        raise Http404(f"No image {image!r} in {course_key} to make a thumbnail of")
+    if asset.locked and not _may_read_locked(request, _course_key(course_key)):
+        raise PermissionDenied("This file is locked: it is for the course's learners and staff")
+    etag = f'"{asset.hash_digest}-thumbnail"'
+    response = HttpResponseNotModified() if _etag_matches(request, etag) else HttpResponse(
+        made, content_type="image/jpeg")
+    response["ETag"] = etag
+    response["Cache-Control"] = f"{'private' if asset.locked else 'public'}, max-age={PUBLISHED_MAX_AGE}"
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -152,9 +238,10 @@ def jump_to_id_view(request, course_key: str, block_id: str):
     return HttpResponse(page)
 
 
-# Mounted by lc_runtime.web.urls. Draft first: "draft" is never a course key.
+# Mounted by lc_runtime.web.urls. Draft and thumbnails first: neither is a course key.
 urlpatterns = [
     path("assets/draft/<str:course_key>/<path:path>", draft_asset_view, name="draft-asset"),
+    path("assets/thumbnail/<str:course_key>/<path:name>", thumbnail_view, name="asset-thumbnail"),
     path("assets/<str:course_key>/<path:path>", asset_view, name="asset"),
     path("jump_to_id/<str:course_key>/<str:block_id>", jump_to_id_view, name="jump-to-id"),
 ]

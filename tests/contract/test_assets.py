@@ -532,3 +532,53 @@ def test_every_static_file_of_the_shared_courses_is_imported(name):
     not_served = sorted(path for path in served if client.get(base + quote(path)).status_code != 200)
     print(f"{name}: {len(served)} file links rendered, not served: {not_served}")
     assert not_served == sorted(served & set(LINKED_BUT_NOT_IN_THE_EXPORT[name]))
+
+
+# ---- byte ranges, who reads locked files, storages with URLs of their own
+
+
+def test_a_single_byte_range_is_answered_with_206(assets_course):
+    client = Client()
+    asset = api.find_asset(ASSETS_KEY, "images/orbit.png")
+    middle = client.get(BASE + "images/orbit.png", HTTP_RANGE="bytes=10-19")
+    assert middle.status_code == 206 and middle.content == PNG[10:20]
+    assert middle["Content-Range"] == f"bytes 10-19/{len(PNG)}" and middle["Accept-Ranges"] == "bytes"
+    assert client.get(BASE + "images/orbit.png", HTTP_RANGE="bytes=-5").content == PNG[-5:]
+    assert client.get(BASE + "images/orbit.png", HTTP_RANGE="bytes=100-").content == PNG[100:]
+    outside = client.get(BASE + "images/orbit.png", HTTP_RANGE=f"bytes={len(PNG)}-")
+    assert outside.status_code == 416 and outside["Content-Range"] == f"bytes */{len(PNG)}"
+    # Several ranges, or an If-Range for another version: the whole file.
+    for headers in ({"HTTP_RANGE": "bytes=0-1,5-6"},
+                    {"HTTP_RANGE": "bytes=0-1", "HTTP_IF_RANGE": '"another-version"'}):
+        whole = client.get(BASE + "images/orbit.png", **headers)
+        assert whole.status_code == 200 and b"".join(whole.streaming_content) == PNG
+    assert client.get(BASE + "images/orbit.png", HTTP_RANGE="bytes=0-3",
+                      HTTP_IF_RANGE=f'"{asset.hash_digest}"').status_code == 206
+
+
+def test_locked_files_go_to_staff_and_to_enrolled_learners(assets_course, learner, make_user, settings):
+    settings.LC_RUNTIME = {**getattr(settings, "LC_RUNTIME", {}), "ENROLLMENT": "tests.storages:only_ada_is_enrolled"}
+    not_enrolled, course_staff = make_user("bob"), make_user("cleo")
+    api.grant_role(ASSETS_KEY, course_staff, "staff")
+    for user, status in ((learner, 200), (not_enrolled, 403), (course_staff, 200)):
+        client = Client()
+        client.force_login(user)
+        assert client.get(BASE + "Lecture%20notes.txt").status_code == status, user.username
+
+
+def test_a_storage_with_its_own_urls_gets_a_redirect_after_the_access_check(assets_course, learner, settings):
+    from openedx_content.applets.media.models import get_storage
+
+    media = settings.OPENEDX_LEARNING["MEDIA"]
+    settings.OPENEDX_LEARNING = {"MEDIA": {**media, "BACKEND": "tests.storages.StorageWithOwnUrls"}}
+    get_storage.cache_clear()
+    try:
+        response = Client().get(BASE + "images/orbit.png")
+        assert response.status_code == 302
+        assert response["Location"].startswith("https://files.example.org/content/")
+        assert Client().get(BASE + "Lecture%20notes.txt").status_code == 403  # locked: checked first
+        client = Client()
+        client.force_login(learner)
+        assert client.get(BASE + "Lecture%20notes.txt").status_code == 302
+    finally:
+        get_storage.cache_clear()

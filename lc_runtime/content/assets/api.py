@@ -23,9 +23,16 @@ from lc_runtime.content.assets.files import (
     publish_assets,
     validate_asset_path,
 )
+from lc_runtime.content.assets.thumbnails import (
+    THUMBNAIL_SIZE,
+    image_of_thumbnail,
+    thumbnail_bytes,
+    thumbnail_name,
+)
 
 __all__ = [
     "MAX_ASSET_BYTES",
+    "THUMBNAIL_SIZE",
     "UPLOAD_NAMESPACE",
     "UPLOAD_TYPE",
     "AssetError",
@@ -38,8 +45,11 @@ __all__ = [
     "find_asset",
     "find_course_asset",
     "guess_content_type",
+    "image_of_thumbnail",
     "list_assets",
     "normalize_content_type",
     "publish_assets",
+    "thumbnail_bytes",
+    "thumbnail_name",
     "validate_asset_path",
 ]

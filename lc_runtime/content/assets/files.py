@@ -30,6 +30,7 @@ from datetime import datetime
 from django.core.files.base import File
 from django.db.models import Subquery
 from openedx_content import api as content_api
+from openedx_content.applets.media.models import get_storage
 from openedx_content.models_api import Component, ComponentVersionMedia, Draft, Media
 from openedx_django_lib.fields import create_hash_digest
 
@@ -173,6 +174,19 @@ class StoredAsset:
         """The file's bytes."""
         with self.open() as handle:
             return handle.read()
+
+    def storage_url(self) -> str | None:
+        """
+        The media storage's own absolute URL for the bytes (django-storages' S3 gives signed URLs), or None
+        when the storage has none (a file system storage) or the bytes are not in a file.
+        """
+        if not self.media.has_file:
+            return None
+        try:
+            url = get_storage().url(self.media.path)
+        except NotImplementedError:
+            return None
+        return url if url.startswith(("https://", "http://")) else None
 
 
 def _stored_files(mode: Mode):
