@@ -49,6 +49,7 @@ from lc_runtime.content.courses.api import (
     subtree_entities,
     write_transaction,
 )
+from lc_runtime.content.pools.api import set_pool_members, write_selector
 from lc_runtime.content.roles.api import course_roles, has_author_access
 from lc_runtime.keys import check_block_id, to_usage_key, usage_key_for
 from lc_runtime.olx.parsing import element_to_string, parse_olx
@@ -96,11 +97,16 @@ def _record(tree: CourseTree, usage_key: UsageKey) -> BlockRecord:
     return record
 
 
+def _holds_children(record: BlockRecord) -> bool:
+    """Whether edits here may change ``record``'s children: an outline container's, or a selector's pool."""
+    return record.block_type in CONTAINER_CLASSES or record.pool_entity_id is not None
+
+
 def _parent_of(tree: CourseTree, record: BlockRecord) -> BlockRecord:
     if record.parent is None:
         raise StructureError("the course itself has no parent to edit")
     parent = tree.blocks[record.parent]
-    if parent.block_type not in CONTAINER_CLASSES:
+    if not _holds_children(parent):
         raise StructureError(
             f"{record.block_type}/{record.block_id} belongs to {parent.block_type}/{parent.block_id}, "
             "whose children are edited by importing it again"
@@ -111,10 +117,21 @@ def _parent_of(tree: CourseTree, record: BlockRecord) -> BlockRecord:
 def _accepts(parent: BlockRecord, block_type: str, *, creating: bool = False) -> None:
     if creating and block_type in selector_block_classes():
         raise StructureError(f"a <{block_type}> (a selector, with its pool) is created by importing its OLX")
-    wanted = _CHILD_KIND.get(parent.block_type)
-    fits = block_type == wanted if wanted else block_type not in CONTAINER_CLASSES
-    if parent.block_type not in CONTAINER_CLASSES or not fits:
+    if parent.pool_entity_id is not None:  # a selector's pool holds Units and leaves
+        fits = block_type == "vertical" or block_type not in CONTAINER_CLASSES
+    else:
+        wanted = _CHILD_KIND.get(parent.block_type)
+        fits = block_type == wanted if wanted else block_type not in CONTAINER_CLASSES
+    if not _holds_children(parent) or not fits:
         raise StructureError(f"<{block_type}> cannot stand in <{parent.block_type}>")
+
+
+def _set_children(package_id: int, parent: BlockRecord, children: list[int], changed_by: int | None) -> None:
+    """A container's next draft lists ``children``; a selector's pool, as import writes it."""
+    if parent.pool_entity_id is not None:
+        set_pool_members(package_id, parent.block_type, parent.block_id, children, changed_by=changed_by)
+    else:
+        set_children(package_id, parent.block_type, parent.block_id, children, changed_by=changed_by)
 
 
 def _entity_ids(tree: CourseTree, record: BlockRecord) -> list[int]:
@@ -202,8 +219,7 @@ def create_block(
                 text = _leaf_olx(block_type, olx, fields or {})
                 title = etree.fromstring(text.encode()).get("display_name") or ""
                 entity_id = writer.write_component(block_type, block_id, text, title)
-            set_children(package_id, parent.block_type, parent.block_id,
-                         _placed(_entity_ids(tree, parent), entity_id, position), changed_by=_user_id(user))
+            _set_children(package_id, parent, _placed(_entity_ids(tree, parent), entity_id, position), _user_id(user))
         usage_key = usage_key_for(course_key, block_type, block_id)
         _tell(XBLOCK_CREATED, usage_key)
     return usage_key
@@ -226,12 +242,11 @@ def move_block(user, usage_key: str | UsageKey, new_parent_key: str | UsageKey, 
         remaining = [e for e in _entity_ids(tree, old_parent) if e != record.entity_id]
         changed_by = _user_id(user)
         if new_parent.ref == old_parent.ref:
-            set_children(package_id, old_parent.block_type, old_parent.block_id,
-                         _placed(remaining, record.entity_id, position), changed_by=changed_by)
+            _set_children(package_id, old_parent, _placed(remaining, record.entity_id, position), changed_by)
         else:
-            set_children(package_id, old_parent.block_type, old_parent.block_id, remaining, changed_by=changed_by)
-            set_children(package_id, new_parent.block_type, new_parent.block_id,
-                         _placed(_entity_ids(tree, new_parent), record.entity_id, position), changed_by=changed_by)
+            _set_children(package_id, old_parent, remaining, changed_by)
+            placed = _placed(_entity_ids(tree, new_parent), record.entity_id, position)
+            _set_children(package_id, new_parent, placed, changed_by)
         for moved in {usage_key, _key(tree, old_parent), new_parent_key}:
             _tell(XBLOCK_UPDATED, moved)
 
@@ -246,13 +261,12 @@ def reorder_children(user, parent_key: str | UsageKey, children: Sequence[str | 
     with write_transaction():
         tree, package_id = _draft(user, parent_key.course_key)
         parent = _record(tree, parent_key)
-        if parent.block_type not in CONTAINER_CLASSES:
+        if not _holds_children(parent):
             raise StructureError(f"the children of <{parent.block_type}> are edited by importing it again")
         wanted = [(key.block_type, key.block_id) for key in map(to_usage_key, children)]
         if sorted(wanted) != sorted(parent.children) or len(set(wanted)) != len(wanted):
             raise StructureError(f"the new order must list each child of {parent_key} once, and nothing else")
-        set_children(package_id, parent.block_type, parent.block_id,
-                     [tree.blocks[ref].entity_id for ref in wanted], changed_by=_user_id(user))
+        _set_children(package_id, parent, [tree.blocks[ref].entity_id for ref in wanted], _user_id(user))
         _tell(XBLOCK_UPDATED, parent_key)
 
 
@@ -264,8 +278,7 @@ def delete_block(user, usage_key: str | UsageKey) -> None:
         record = _record(tree, usage_key)
         parent = _parent_of(tree, record)
         changed_by = _user_id(user)
-        set_children(package_id, parent.block_type, parent.block_id,
-                     [e for e in _entity_ids(tree, parent) if e != record.entity_id], changed_by=changed_by)
+        _set_children(package_id, parent, [e for e in _entity_ids(tree, parent) if e != record.entity_id], changed_by)
         # An entity listed outside the subtree too (a block reused in two places) keeps its draft.
         below = {r.ref for r in tree.descendants(record.ref)}
         elsewhere = {
@@ -297,8 +310,7 @@ def duplicate_block(
         writer = CourseWriter(package_id, created_by=_user_id(user))
         with writer.changes():
             copy_id = _copy(tree, record, writer)
-            set_children(package_id, parent.block_type, parent.block_id,
-                         _placed(_entity_ids(tree, parent), copy_id[0], position), changed_by=_user_id(user))
+            _set_children(package_id, parent, _placed(_entity_ids(tree, parent), copy_id[0], position), _user_id(user))
         copy_key = usage_key_for(tree.course_key, record.block_type, copy_id[1])
         _tell(XBLOCK_DUPLICATED, copy_key, source_usage_key=usage_key)
     return copy_key
@@ -306,10 +318,14 @@ def duplicate_block(
 
 def _copy(tree: CourseTree, record: BlockRecord, writer: CourseWriter) -> tuple[int, str]:
     """Write a copy of ``record`` and its subtree with new ids; (entity id, block id) of the copy."""
-    if record.pool_entity_id is not None or record.children and record.block_type not in CONTAINER_CLASSES:
+    if record.children and not _holds_children(record):
         raise StructureError(f"<{record.block_type}> with children of its own is copied by exporting and importing")
     block_id = uuid.uuid4().hex
-    if record.block_type in CONTAINER_CLASSES:
+    if record.pool_entity_id is not None:  # a selector: a copy of its pool, and its rules
+        members = [_copy(tree, tree.blocks[child], writer)[0] for child in record.children]
+        entity_id = write_selector(writer, record.block_type, block_id, record.olx or f"<{record.block_type}/>",
+                                   record.title, members)
+    elif record.block_type in CONTAINER_CLASSES:
         children = [_copy(tree, tree.blocks[child], writer)[0] for child in record.children]
         entity_id = writer.write_container(record.block_type, block_id, record.title, children,
                                            dict(record.fields), dict(record.extra_attributes))

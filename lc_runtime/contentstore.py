@@ -21,7 +21,7 @@ from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import AssetKey, CourseKey
 
 from lc_runtime import api
-from lc_runtime.content.assets.api import asset_name, thumbnail_bytes, thumbnail_name
+from lc_runtime.content.assets.api import asset_name, image_of_thumbnail, thumbnail_bytes, thumbnail_name
 from lc_runtime.keys import to_course_key
 from lc_runtime.qualifiers import matches
 
@@ -127,9 +127,12 @@ class LearningCoreContentStore:
 
     def _thumbnail(self, location: AssetKey, throw_on_not_found: bool) -> StaticContent | None:
         course_key = location.course_key
-        image = location.block_id.removesuffix(".jpg")
-        stored = self._stored(course_key.make_asset_key("asset", image))
-        made = thumbnail_bytes(stored) if stored is not None else None
+        stored = made = None
+        for image in image_of_thumbnail(location.block_id):
+            stored = self._stored(course_key.make_asset_key("asset", image))
+            made = thumbnail_bytes(stored) if stored is not None else None
+            if made is not None:
+                break
         if made is None:
             if throw_on_not_found:
                 raise NotFoundError(str(location))

@@ -112,11 +112,19 @@ def build_course_outline(tree: CourseTree) -> CourseOutlineData:
             key = keys[ref] = stored_usage_key(tree.course_key, *ref)
         return key
 
-    for record in tree.descendants(tree.root)[1:]:  # course order, the course itself left out
+    in_order = tree.descendants(tree.root)
+    # A block listed by two parents (moved, and only its new parent published since) is reached through the
+    # first of them in course order: that one is its parent here, so that every parent comes before its children.
+    reached_from: dict[BlockRef, BlockRef] = {}
+    for record in in_order:
+        for child in record.children:
+            reached_from.setdefault(child, record.ref)
+    for record in in_order[1:]:  # course order, the course itself left out
         settings = _settings(record, None)
         settings_of[record.ref] = settings
         key = key_of(record.ref)
-        parent = key_of(record.parent) if record.parent else None
+        parent_ref = reached_from.get(record.ref)
+        parent = key_of(parent_ref) if parent_ref else None
         blocks[key] = BlockAccessData(
             usage_key=key,
             block_type=record.block_type,

@@ -25,6 +25,8 @@ from django.urls import path
 from django.utils.html import escape
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
+from opaque_keys import InvalidKeyError
+from opaque_keys.edx.keys import AssetKey
 from xblock.exceptions import NoSuchUsage
 
 from lc_runtime import api
@@ -32,7 +34,7 @@ from lc_runtime.conf import get_setting, import_object
 from lc_runtime.content.assets.api import AssetError, find_course_asset, image_of_thumbnail, thumbnail_bytes
 from lc_runtime.keys import InvalidKey, to_course_key
 
-__all__ = ["asset_view", "draft_asset_view", "jump_to_id_view", "thumbnail_view", "urlpatterns"]
+__all__ = ["asset_key_view", "asset_view", "draft_asset_view", "jump_to_id_view", "thumbnail_view", "urlpatterns"]
 
 PUBLISHED_MAX_AGE = 5 * 60  # seconds a browser or CDN may reuse a published file before revalidating it
 
@@ -137,14 +139,17 @@ def _serve(request, course_key: str, path: str, mode: str):
 @require_safe
 def thumbnail_view(request, course_key: str, name: str):
     """The thumbnail of a published image of a course run (a JPEG within 128 x 128), for whoever may read it."""
-    image = image_of_thumbnail(name)
-    try:
-        asset = find_course_asset(_course_key(course_key), image, mode="published") if image else None
-    except AssetError as exc:
-        raise Http404(str(exc)) from exc
-    made = thumbnail_bytes(asset) if asset is not None else None
+    asset = made = None
+    for image in image_of_thumbnail(name):
+        try:
+            asset = find_course_asset(_course_key(course_key), image, mode="published")
+        except AssetError as exc:
+            raise Http404(str(exc)) from exc
+        made = thumbnail_bytes(asset) if asset is not None else None
+        if made is not None:
+            break
     if made is None:
-        raise Http404(f"No image {image!r} in {course_key} to make a thumbnail of")
+        raise Http404(f"No image in {course_key} has the thumbnail {name!r}")
     if asset.locked and not _may_read_locked(request, _course_key(course_key)):
         raise PermissionDenied("This file is locked: it is for the course's learners and staff")
     etag = f'"{asset.hash_digest}-thumbnail"'
@@ -154,6 +159,21 @@ def thumbnail_view(request, course_key: str, name: str):
     response["Cache-Control"] = f"{'private' if asset.locked else 'public'}, max-age={PUBLISHED_MAX_AGE}"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@require_safe
+def asset_key_view(request, asset_key: str):
+    """
+    A published file, or an image's thumbnail, by its ``asset-v1:`` key: what Studio writes in content
+    and edx-platform serves at ``/asset-v1:...`` (see :class:`lc_runtime.web.middleware.AssetKeyMiddleware`).
+    """
+    try:
+        key = AssetKey.from_string(asset_key)
+    except InvalidKeyError as exc:
+        raise Http404(f"{asset_key!r} is not an asset key") from exc
+    if key.block_type == "thumbnail":
+        return thumbnail_view(request, str(key.course_key), key.block_id)
+    return _serve(request, str(key.course_key), key.block_id, "published")
 
 
 @require_safe

@@ -7,7 +7,10 @@ import logging
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.http import HttpResponse
+from opaque_keys import InvalidKeyError
+from opaque_keys.edx.keys import AssetKey
 
+from lc_runtime import api
 from lc_runtime.conf import get_setting
 from lc_runtime.fielddata.unit_of_work import (
     DEADLOCK_RETRIES,
@@ -16,8 +19,9 @@ from lc_runtime.fielddata.unit_of_work import (
     pause_before_retry,
     unit_of_work,
 )
+from lc_runtime.web.asset_views import asset_key_view
 
-__all__ = ["UnitOfWorkMiddleware"]
+__all__ = ["AssetKeyMiddleware", "UnitOfWorkMiddleware"]
 
 log = logging.getLogger(__name__)
 
@@ -90,3 +94,28 @@ class UnitOfWorkMiddleware:
             # that ``__call__`` runs again.
             return _RunAgain()
         return None
+
+
+ASSET_KEY_PREFIX = "/asset-v1:"
+
+
+class AssetKeyMiddleware:
+    """
+    Serves ``/asset-v1:<key>`` paths (files and thumbnails, as edx-platform's content server does) for
+    the courses that run in Learning Core, and passes every other request on. Inside edx-platform, list
+    it before ``StaticContentServer``, which answers those paths from the modulestore's contentstore.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith(ASSET_KEY_PREFIX):
+            asset_key = request.path[1:]
+            try:
+                in_learning_core = api.run_exists(AssetKey.from_string(asset_key).course_key)
+            except InvalidKeyError:
+                in_learning_core = False
+            if in_learning_core:
+                return asset_key_view(request, asset_key)
+        return self.get_response(request)

@@ -44,7 +44,7 @@ def test_files_are_listed_sorted_filtered_and_paged(store):
     orbit = rows[2]
     assert orbit["asset_key"] == key("images_orbit.png") and orbit["import_path"] == "images/orbit.png"
     assert orbit["contentType"] == "image/png" and orbit["length"] == len(PNG)
-    assert orbit["thumbnail_location"] == key("images_orbit.png.jpg", "thumbnail")
+    assert orbit["thumbnail_location"] == key("images_orbit-png.jpg", "thumbnail")
     assert rows[0]["locked"] and not orbit["locked"]
 
     by_size, _ = store.get_all_content_for_course(COURSE, sort=[("length", -1)])
@@ -94,20 +94,20 @@ def test_find_save_lock_and_delete(store):
 def test_thumbnails_of_images(store):
     content = store.find(key("images_orbit.png"))
     thumbnail, location = store.generate_thumbnail(content)
-    assert location == key("images_orbit.png.jpg", "thumbnail") and thumbnail.content_type == "image/jpeg"
+    assert location == key("images_orbit-png.jpg", "thumbnail") and thumbnail.content_type == "image/jpeg"
     with Image.open(io.BytesIO(thumbnail.data)) as image:
         assert image.format == "JPEG" and max(image.size) <= 128
     assert store.find(location).data == thumbnail.data
     assert store.generate_thumbnail(store.find(key("guide.html"))) == (None, None)
-    served = Client().get(f"/lc-runtime/assets/thumbnail/{ASSETS_KEY}/images_orbit.png.jpg")
+    served = Client().get(f"/lc-runtime/assets/thumbnail/{ASSETS_KEY}/images_orbit-png.jpg")
     assert served.status_code == 200 and served.content == thumbnail.data
-    assert Client().get(f"/lc-runtime/assets/thumbnail/{ASSETS_KEY}/guide.html.jpg").status_code == 404
+    assert Client().get(f"/lc-runtime/assets/thumbnail/{ASSETS_KEY}/guide-html.jpg").status_code == 404
 
 
 def test_asset_v1_links_in_content_resolve(store, make_user):
     unit = "block-v1:LcX+Assets+2026+type@vertical+block@files-unit"
     html = ('<p><img src="/asset-v1:LcX+Assets+2026+type@asset+block@images_orbit.png"/>'
-            '<img src="/asset-v1:LcX+Assets+2026+type@thumbnail+block@images_orbit.png.jpg"/></p>')
+            '<img src="/asset-v1:LcX+Assets+2026+type@thumbnail+block@images_orbit-png.jpg"/></p>')
     api.create_block(None, unit, "html", block_id="studio-links", olx=f"<html><![CDATA[{html}]]></html>")
     api.publish(ASSETS_KEY)
     runtime = api.get_runtime(make_user("ada"), course_key=ASSETS_KEY)
@@ -115,7 +115,41 @@ def test_asset_v1_links_in_content_resolve(store, make_user):
                               "student_view").content
     links = re.findall(r'src="([^"]+)"', rendered)
     assert links == [f"/lc-runtime/assets/{ASSETS_KEY}/images_orbit.png",
-                     f"/lc-runtime/assets/thumbnail/{ASSETS_KEY}/images_orbit.png.jpg"]
+                     f"/lc-runtime/assets/thumbnail/{ASSETS_KEY}/images_orbit-png.jpg"]
     image = Client().get(links[0])
     assert image.status_code == 200 and b"".join(image.streaming_content) == PNG
     assert Client().get(links[1]).status_code == 200
+
+
+def test_asset_v1_paths_are_served_for_learning_core_courses_and_passed_on_for_others(store, rf):
+    from lc_runtime.web.middleware import AssetKeyMiddleware
+
+    passed_on = []
+    middleware = AssetKeyMiddleware(lambda request: passed_on.append(request.path) or "the platform's answer")
+    served = middleware(rf.get("/asset-v1:LcX+Assets+2026+type@asset+block@images_orbit.png",
+                               HTTP_RANGE="bytes=0-7"))
+    assert served.status_code == 206 and served.content == PNG[:8]
+    thumbnail = middleware(rf.get("/asset-v1:LcX+Assets+2026+type@thumbnail+block@images_orbit-png.jpg"))
+    assert thumbnail.status_code == 200 and thumbnail["Content-Type"] == "image/jpeg"
+    for path in ("/asset-v1:Old+Mongo+2020+type@asset+block@x.png", "/asset-v1:garbage", "/courses/x"):
+        assert middleware(rf.get(path)) == "the platform's answer"
+    assert passed_on == ["/asset-v1:Old+Mongo+2020+type@asset+block@x.png", "/asset-v1:garbage", "/courses/x"]
+
+
+def test_a_real_course_s_files_through_the_door(db):
+    from tests.conftest import shared_olx
+
+    export = shared_olx("harvardx-studio-advanced")
+    result = api.import_olx(export)
+    store = LearningCoreContentStore()
+    course = CourseKey.from_string(result.course_key)
+    rows, total = store.get_all_content_for_course(course, maxresults=10)
+    on_disk = [path for path in (export / "static").rglob("*") if path.is_file()]
+    assert total == len(on_disk) and len(rows) == 10
+    bullet = store.find(course.make_asset_key("asset", "purplebullet.png"))
+    assert bullet.data == (export / "static" / "purplebullet.png").read_bytes()
+    # Studio's thumbnail name for it, as the course's own CSS links it.
+    thumbnail = store.find(course.make_asset_key("thumbnail", "purplebullet-png.jpg"))
+    assert thumbnail.content_type == "image/jpeg"
+    ranged = Client().get(api.asset_url(course, "purplebullet.png"), HTTP_RANGE="bytes=4-11")
+    assert ranged.status_code == 206 and ranged.content == bullet.data[4:12]

@@ -183,25 +183,98 @@ def test_each_edit_is_told_after_the_commit(demo, django_capture_on_commit_callb
     ]
 
 
-def test_a_selector_moves_and_goes_with_its_pool(db):
+def test_a_selector_moves_with_its_pool_and_its_pool_is_edited_as_import_writes_it(db, make_user):
     from tests.conftest import SELECTOR_COURSE, SELECTOR_KEY
 
     api.import_olx(SELECTOR_COURSE)
-    selector = usage(SELECTOR_KEY, "split_test", "ab")
-    target = usage(SELECTOR_KEY, "vertical", "unit_random")
-    members = api.get_runtime(None, course_key=SELECTOR_KEY, mode="draft").get_block(to_usage_key(selector)).children
+    selector = to_usage_key(usage(SELECTOR_KEY, "randomize", "rnd"))  # shows one member of its pool, at random
+    target = usage(SELECTOR_KEY, "vertical", "unit_ab")
 
+    def pool(mode="draft"):
+        return api.get_runtime(None, course_key=SELECTOR_KEY, mode=mode).get_block(selector).children
+
+    members = pool()
     api.move_block(None, selector, target)
-    api.publish(SELECTOR_KEY)
+    added = api.create_block(None, selector, "html", block_id="new-member", olx="<html>a third arm</html>")
+    api.delete_block(None, members[0])
+    assert pool() == [*members[1:], added] and pool("published") == members  # learners: as published
+    assert api.has_unpublished_changes(target)
 
+    api.publish_block(None, target)  # the Unit takes its selector's pool with it
+
+    assert pool("published") == [*members[1:], added]
     runtime = api.get_runtime(None, course_key=SELECTOR_KEY)
-    assert runtime.get_block(to_usage_key(target)).children[-1] == to_usage_key(selector)
-    assert runtime.get_block(to_usage_key(selector)).children == members  # its pool came along
-    with pytest.raises(api.StructureError, match="importing it again"):
-        api.delete_block(None, members[0])  # a pool's members are edited by importing the selector
+    assert runtime.get_block(to_usage_key(target)).children[-1] == selector
+    learner = make_user("lena")
+    seen = api.get_runtime(learner, course_key=SELECTOR_KEY).get_block(selector).get_children()
+    assert len(seen) == 1 and seen[0].scope_ids.usage_id in pool("published")  # a Variant of the new pool
+
+    copy = api.duplicate_block(None, selector)
+    copied = api.get_runtime(None, course_key=SELECTOR_KEY, mode="draft").get_block(copy)
+    assert copied.scope_ids.block_type == "randomize" and len(copied.children) == len(pool())
+    assert set(copied.children).isdisjoint(pool())  # its own members, new ids
 
     api.delete_block(None, selector)
     api.publish(SELECTOR_KEY)
-    assert to_usage_key(selector) not in api.get_runtime(None, course_key=SELECTOR_KEY).get_block(
-        to_usage_key(target)).children
+    assert selector not in api.get_runtime(None, course_key=SELECTOR_KEY).get_block(to_usage_key(target)).children
     assert not api.has_unpublished_changes(usage(SELECTOR_KEY, "course", "course"))
+
+
+def test_an_export_after_edits_imports_as_the_edited_course(demo, tmp_path):
+    unit = api.create_block(None, PRACTICE, "vertical", block_id="made-here", fields={"display_name": "Made here"})
+    api.create_block(None, unit, "html", block_id="made-leaf", olx=NEW_HTML)
+    api.move_block(None, AFTER_THE_QUESTION, WELCOME_UNIT, 0)
+    api.reorder_children(None, PRACTICE, [str(unit), SOMETHING_NEW, FIRST_QUESTION])
+    api.delete_block(None, ORBIT)
+    copy = api.duplicate_block(None, WELCOME_UNIT)
+    api.publish(DEMO_KEY)
+
+    api.export_olx(DEMO_KEY, tmp_path / "edited")
+    copy_key = "course-v1:LcX+Demo+Edited"
+    assert api.import_olx(tmp_path / "edited", course_key=copy_key, strict=True).problems == []
+
+    def outline(course_key: str) -> list:
+        runtime = api.get_runtime(None, course_key=course_key)
+        return [(record.block_type, record.block_id, record.title) for record in runtime.descendant_records(
+            runtime.root_usage_key)]
+
+    assert outline(copy_key) == outline(DEMO_KEY)
+    assert ("html", "made-leaf", "Fresh") in outline(copy_key)
+    assert not [block for block in outline(copy_key) if block[0] == "problem"]  # the one problem was deleted
+    assert ("vertical", copy.block_id, "Welcome to the course") in outline(copy_key)
+
+
+def test_moves_and_discards_are_told_as_updates(demo, django_capture_on_commit_callbacks):
+    from openedx_events.content_authoring.signals import XBLOCK_UPDATED
+
+    received = []
+
+    def receive(sender=None, **kwargs):
+        received.append(str(kwargs["xblock_info"].usage_key))
+
+    XBLOCK_UPDATED.connect(receive)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            api.move_block(None, AFTER_THE_QUESTION, WELCOME_UNIT)
+        assert sorted(received) == sorted([AFTER_THE_QUESTION, FIRST_QUESTION, WELCOME_UNIT])
+        received.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            api.discard_changes(None, COURSE)
+        assert received == [COURSE]
+    finally:
+        XBLOCK_UPDATED.disconnect(receive)
+
+
+def test_a_block_moved_and_published_with_its_new_unit_only_is_listed_by_both_for_a_while(demo, make_user):
+    api.move_block(None, AFTER_THE_QUESTION, WELCOME_UNIT)
+    api.publish_block(None, WELCOME_UNIT)  # its old Unit's change (the block gone) is not published yet
+
+    learner = make_user("lena")
+    runtime = api.get_runtime(learner, course_key=DEMO_KEY)
+    for unit in (WELCOME_UNIT, FIRST_QUESTION):
+        assert AFTER_THE_QUESTION in [str(child) for child in runtime.get_block(to_usage_key(unit)).children]
+        runtime.render(runtime.get_block(to_usage_key(unit)), "student_view")
+    assert api.get_user_outline(DEMO_KEY, learner) is not None
+
+    api.publish_block(None, FIRST_QUESTION)
+    assert children(FIRST_QUESTION, "published") == [ORBIT]

@@ -6,6 +6,7 @@ kept in Django's cache by the image's hash (an image never changes under its has
 from __future__ import annotations
 
 import io
+import os
 
 from django.core.cache import cache
 
@@ -20,13 +21,24 @@ _CACHE_VERSION = 1
 
 
 def thumbnail_name(name: str) -> str:
-    """The thumbnail's name of the image named ``name``: the name and ``.jpg`` (so each image has its own)."""
-    return name + THUMBNAIL_SUFFIX
+    """
+    The thumbnail's name of the image named ``name``, as edx-platform names it: ``.jpg`` after the name,
+    whose own extension becomes part of it (``orbit.png`` -> ``orbit-png.jpg``; ``photo.jpg`` stays).
+    """
+    root, extension = os.path.splitext(name)
+    if extension.lower() == THUMBNAIL_SUFFIX:
+        return root + THUMBNAIL_SUFFIX
+    return root + extension.replace(".", "-") + THUMBNAIL_SUFFIX
 
 
-def image_of_thumbnail(name: str) -> str | None:
-    """The name of the image a thumbnail name stands for, or None if it names no thumbnail."""
-    return name.removesuffix(THUMBNAIL_SUFFIX) if name.endswith(THUMBNAIL_SUFFIX) else None
+def image_of_thumbnail(name: str) -> list[str]:
+    """The names of the images a thumbnail name may stand for, likeliest first (none if it names no thumbnail)."""
+    if not name.endswith(THUMBNAIL_SUFFIX):
+        return []
+    root = name.removesuffix(THUMBNAIL_SUFFIX)
+    stem, dash, extension = root.rpartition("-")
+    candidates = [f"{stem}.{extension}"] if dash and stem and extension else []
+    return [*candidates, name]
 
 
 def thumbnail_bytes(asset: StoredAsset) -> bytes | None:

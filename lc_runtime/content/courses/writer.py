@@ -175,7 +175,12 @@ def _outline_code(olx_tag: str, block_id: str) -> str:
 
 def draft_container(package_id: int, olx_tag: str, block_id: str) -> DraftContainer | None:
     """The draft of an outline container of the package, or None if it has none (missing or deleted)."""
-    container = _container_by_code(package_id, _outline_code(olx_tag, block_id))
+    return draft_container_by_code(package_id, _outline_code(olx_tag, block_id))
+
+
+def draft_container_by_code(package_id: int, code: str) -> DraftContainer | None:
+    """The draft of any container of the package (an outline container, a selector's pool) by its code."""
+    container = _container_by_code(package_id, code)
     draft = container.versioning.draft if container is not None else None
     if draft is None:
         return None

@@ -10,7 +10,15 @@ from lc_runtime.content.pools.storage import (
     SYNTHETIC_UNIT_MARK,
     SYNTHETIC_UNIT_SUFFIX,
     selector_pool_of,
+    set_pool_members,
     write_selector,
 )
 
-__all__ = ["SYNTHETIC_UNIT_MARK", "SYNTHETIC_UNIT_SUFFIX", "SelectorPool", "selector_pool_of", "write_selector"]
+__all__ = [
+    "SYNTHETIC_UNIT_MARK",
+    "SYNTHETIC_UNIT_SUFFIX",
+    "SelectorPool",
+    "selector_pool_of",
+    "set_pool_members",
+    "write_selector",
+]

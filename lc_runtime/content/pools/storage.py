@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from openedx_content.models_api import PublishableEntityVersionDependency
 
-from lc_runtime.content.courses.api import CourseWriter
+from lc_runtime.content.courses.api import CourseWriter, draft_container_by_code
 from lc_runtime.content.pools.models import SelectorPool
 from lc_runtime.keys import container_code
 
@@ -57,3 +57,23 @@ def write_selector(
             SelectorPool, container_code(block_type, block_id), title, pool
         )
         return writer.write_component(block_type, block_id, rules_olx, title, depends_on=[pool_id])
+
+
+def set_pool_members(
+    package_id: int, block_type: str, block_id: str, members: Sequence[int], *, changed_by: int | None = None
+) -> bool:
+    """
+    Make ``members`` (entity ids, in order) the pool of selector ``block_type``/``block_id`` in its next
+    draft; return False when it already is. The proxy keeps depending on the pool (the same entity): a
+    pool edit shows as an unpublished change of the selector's Unit, and publishing the Unit publishes it.
+    """
+    code = container_code(block_type, block_id)
+    pool = draft_container_by_code(package_id, code)
+    if pool is None:
+        raise LookupError(f"{block_type}/{block_id} has no draft pool")
+    if list(members) == pool.children:
+        return False
+    writer = CourseWriter(package_id, created_by=changed_by)
+    with writer.changes():
+        writer.write_entity_list(SelectorPool, code, pool.title, list(members))
+    return True
