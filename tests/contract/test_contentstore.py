@@ -153,3 +153,10 @@ def test_a_real_course_s_files_through_the_door(db):
     assert thumbnail.content_type == "image/jpeg"
     ranged = Client().get(api.asset_url(course, "purplebullet.png"), HTTP_RANGE="bytes=4-11")
     assert ranged.status_code == 206 and ranged.content == bullet.data[4:12]
+    # Saved again with other bytes, locked, deleted: each live at once.
+    store.save(StaticContent(bullet.location, bullet.name, "image/png", bullet.data + b"!"))
+    assert store.find(bullet.location).length == len(bullet.data) + 1
+    store.set_attr(bullet.location, "locked", True)
+    assert Client().get(api.asset_url(course, "purplebullet.png")).status_code == 403
+    store.delete(bullet.location)
+    assert store.get_all_content_for_course(course)[1] == len(on_disk) - 1

@@ -183,7 +183,7 @@ def test_each_edit_is_told_after_the_commit(demo, django_capture_on_commit_callb
     ]
 
 
-def test_a_selector_moves_with_its_pool_and_its_pool_is_edited_as_import_writes_it(db, make_user):
+def test_a_selector_moves_with_its_pool_and_its_pool_is_edited_as_import_writes_it(db, make_user, tmp_path):
     from tests.conftest import SELECTOR_COURSE, SELECTOR_KEY
 
     api.import_olx(SELECTOR_COURSE)
@@ -213,6 +213,14 @@ def test_a_selector_moves_with_its_pool_and_its_pool_is_edited_as_import_writes_
     copied = api.get_runtime(None, course_key=SELECTOR_KEY, mode="draft").get_block(copy)
     assert copied.scope_ids.block_type == "randomize" and len(copied.children) == len(pool())
     assert set(copied.children).isdisjoint(pool())  # its own members, new ids
+
+    api.publish(SELECTOR_KEY)
+    api.export_olx(SELECTOR_KEY, tmp_path / "edited")  # the edited selectors, as OLX that imports again
+    again = api.import_olx(tmp_path / "edited", course_key="course-v1:LcX+Sel+Edited", strict=True)
+    assert again.problems == [] and again.blocks_by_type["randomize"] == 2
+    edited = api.get_runtime(None, course_key="course-v1:LcX+Sel+Edited").get_block(
+        to_usage_key(usage("course-v1:LcX+Sel+Edited", "randomize", "rnd")))
+    assert [child.block_id for child in edited.children] == [child.block_id for child in pool("published")]
 
     api.delete_block(None, selector)
     api.publish(SELECTOR_KEY)
