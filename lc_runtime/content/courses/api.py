@@ -41,6 +41,7 @@ from lc_runtime.content.courses.structure import (
     drafted_blocks,
     publish_entities,
     set_children,
+    set_entity_list,
     soft_delete,
     subtree_entities,
 )
@@ -139,6 +140,7 @@ __all__ = [
     "drafted_blocks",
     "publish_entities",
     "set_children",
+    "set_entity_list",
     "soft_delete",
     "subtree_entities",
 ]

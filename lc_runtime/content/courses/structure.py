@@ -22,16 +22,17 @@ from lc_runtime.content.courses.writer import (
     CourseWriter,
     PublishSummary,
     bulk_changes,
-    draft_container,
+    draft_container_by_code,
     utc_now,
 )
-from lc_runtime.keys import block_id_from_code, parse_container_code
+from lc_runtime.keys import block_id_from_code, container_code, parse_container_code
 
 __all__ = [
     "drafted_blocks",
     "discard_drafts",
     "publish_entities",
     "set_children",
+    "set_entity_list",
     "soft_delete",
     "subtree_entities",
 ]
@@ -53,14 +54,26 @@ def set_children(package_id: int, olx_tag: str, block_id: str, children: Sequenc
     Make ``children`` (entity ids, in order) the children of outline container ``olx_tag``/``block_id``
     in its next draft, its title and settings kept; return False when it already lists exactly them.
     """
-    parent = draft_container(package_id, olx_tag, block_id)
-    if parent is None:
-        raise LookupError(f"{olx_tag}/{block_id} has no draft")
-    if list(children) == parent.children:
+    return set_entity_list(package_id, CONTAINER_CLASSES[olx_tag], container_code(olx_tag, block_id), children,
+                           changed_by=changed_by)
+
+
+def set_entity_list(package_id: int, container_cls, code: str, children: Sequence[int], *,
+                    changed_by: int | None = None) -> bool:
+    """
+    Make ``children`` the entity list of the package's container ``code`` (of ``container_cls``) in its next
+    draft, its title kept, and an outline container's settings; return False when it already lists them.
+    """
+    draft = draft_container_by_code(package_id, code)
+    if draft is None:
+        raise LookupError(f"{code} has no draft")
+    if list(children) == draft.children:
         return False
+    outline = container_cls in CONTAINER_CLASSES.values()
     writer = CourseWriter(package_id, created_by=changed_by)
     with writer.changes():
-        writer.write_container(olx_tag, block_id, parent.title, list(children), parent.fields, parent.extra_attributes)
+        writer.write_entity_list(container_cls, code, draft.title, list(children),
+                                 (draft.fields, draft.extra_attributes) if outline else None)
     return True
 
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from openedx_content.models_api import PublishableEntityVersionDependency
 
-from lc_runtime.content.courses.api import CourseWriter, draft_container_by_code
+from lc_runtime.content.courses.api import CourseWriter, set_entity_list
 from lc_runtime.content.pools.models import SelectorPool
 from lc_runtime.keys import container_code
 
@@ -67,13 +67,5 @@ def set_pool_members(
     draft; return False when it already is. The proxy keeps depending on the pool (the same entity): a
     pool edit shows as an unpublished change of the selector's Unit, and publishing the Unit publishes it.
     """
-    code = container_code(block_type, block_id)
-    pool = draft_container_by_code(package_id, code)
-    if pool is None:
-        raise LookupError(f"{block_type}/{block_id} has no draft pool")
-    if list(members) == pool.children:
-        return False
-    writer = CourseWriter(package_id, created_by=changed_by)
-    with writer.changes():
-        writer.write_entity_list(SelectorPool, code, pool.title, list(members))
-    return True
+    return set_entity_list(package_id, SelectorPool, container_code(block_type, block_id), members,
+                           changed_by=changed_by)
