@@ -75,7 +75,9 @@ def announce_published(course_key: CourseKey, catalog_before: CourseCatalogData 
     send_after_commit(course_published, course_key=course_key)
     catalog = catalog_info(course_key)
     if catalog is not None and catalog != catalog_before:
-        send_event_after_commit(COURSE_CATALOG_INFO_CHANGED, str(course_key), catalog_info=catalog)
+        # Read again after the commit: what the platform is told is what was kept.
+        send_event_after_commit(COURSE_CATALOG_INFO_CHANGED, str(course_key),
+                                data=lambda: {"catalog_info": catalog_info(course_key)})
 
 
 def catalogs_of_following_runs(course_key: CourseKey) -> dict[CourseKey, CourseCatalogData | None]:

@@ -325,13 +325,14 @@ def get_course_summary(course_key: str | CourseKey) -> CourseSummary:
     return course_summary(course_key)
 
 
-def publish_block(user, usage_key: str | UsageKey) -> PublishSummary:
+def publish_block(user, usage_key: str | UsageKey, *, with_descendants: bool = True) -> PublishSummary:
     """
-    Publish the draft changes of one block and everything below it (a Unit, a Subsection), nothing else;
-    the dates of the runs that follow the package are written with it. See :mod:`lc_runtime.authoring`.
+    Publish the draft changes of one block and everything below it (a Unit, a Subsection) and its
+    ancestors' own versions, nothing else (``with_descendants=False``: the block's own version only); the
+    dates of the runs that follow the package are written with it. See :func:`lc_runtime.authoring.publish_block`.
     """
     with write_transaction():
-        summary = authoring.publish_block(user, usage_key)
+        summary = authoring.publish_block(user, usage_key, with_descendants=with_descendants)
         if summary.publish_log_id is not None:
             _write_dates_of_following_runs(to_usage_key(usage_key).course_key)
     return summary

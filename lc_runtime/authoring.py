@@ -6,8 +6,8 @@ Each call is one transaction on the draft (learners see nothing of it until a pu
 with author access to the run (``api.has_author_access``; None is a system task). What changed is
 told to the platform after the commit (``XBLOCK_CREATED``, ``_UPDATED``, ``_DELETED``, ``_DUPLICATED``,
 ``_PUBLISHED``; ``course_published`` for a publish). The outline's containers (course, chapter,
-sequential, vertical) and the leaves of Units are edited here; a selector's pool is edited by
-importing it again (what these calls refuse says so).
+sequential, vertical), the leaves of Units and the members of a selector's pool are edited here; a
+selector itself is created by importing its OLX.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from lc_runtime.content.courses.api import (
 from lc_runtime.content.pools.api import set_pool_members, write_selector
 from lc_runtime.content.roles.api import course_roles, has_author_access
 from lc_runtime.keys import check_block_id, to_usage_key, usage_key_for
-from lc_runtime.olx.parsing import element_to_string, parse_olx
+from lc_runtime.olx.parsing import OlxError, element_to_string, parse_olx
 from lc_runtime.olx.policy import known_fields
 from lc_runtime.selectors.block import selector_block_classes
 from lc_runtime.signals import send_event_after_commit
@@ -91,6 +91,8 @@ def _draft(user, course_key: CourseKey) -> tuple[CourseTree, int]:
 
 
 def _record(tree: CourseTree, usage_key: UsageKey) -> BlockRecord:
+    if usage_key.course_key != tree.course_key:
+        raise StructureError(f"{usage_key} is not a block of {tree.course_key}")
     record = tree.blocks.get((usage_key.block_type, usage_key.block_id))
     if record is None:
         raise StructureError(f"{usage_key} is not in the draft of {tree.course_key}")
@@ -169,8 +171,25 @@ def _settings(block_class, fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _leaf_olx(block_type: str, olx: str | None, fields: Mapping[str, Any]) -> str:
-    """A leaf's OLX: as given (its root must be the block's tag), with ``fields`` written as attributes."""
+    """
+    A leaf's OLX: as given (its root must be the block's tag), with ``fields`` written as attributes. A
+    ``data`` field (Studio's boilerplates give one) is the block's body, as XML blocks keep it: the whole
+    element when it is one of the block's tag (a problem), else the element's text (an html block's HTML).
+    """
     block_class = load_block_class(block_type)
+    fields = dict(fields)
+    data = fields.pop("data", None)
+    if data is not None and olx is None:
+        try:
+            body = parse_olx(data)
+        except OlxError:
+            body = None
+        if body is not None and body.tag == block_type:
+            olx = data
+        else:
+            element = etree.Element(block_type)
+            element.text = etree.CDATA(data)
+            olx = element_to_string(element)
     element = parse_olx(olx) if olx is not None else etree.Element(block_type)
     if element.tag != block_type:
         raise StructureError(f"the OLX's root is <{element.tag}>, not <{block_type}>")
@@ -281,12 +300,16 @@ def delete_block(user, usage_key: str | UsageKey) -> None:
         _set_children(package_id, parent, [e for e in _entity_ids(tree, parent) if e != record.entity_id], changed_by)
         # An entity listed outside the subtree too (a block reused in two places) keeps its draft.
         below = {r.ref for r in tree.descendants(record.ref)}
-        elsewhere = {
-            tree.blocks[child].entity_id
-            for other in tree.blocks.values() if other.ref not in below and other.ref != record.parent
-            for child in other.children if child in below
-        }
-        soft_delete(package_id, [e for e in subtree_entities(tree, record.ref) if e not in elsewhere],
+        # A block listed outside the subtree too (reused in two places) keeps its draft, and so does
+        # everything below it.
+        kept: set[int] = set()
+        for other in tree.blocks.values():
+            if other.ref in below or other.ref == record.parent:
+                continue
+            for child in other.children:
+                if child in below:
+                    kept.update(subtree_entities(tree, child))
+        soft_delete(package_id, [e for e in subtree_entities(tree, record.ref) if e not in kept],
                     deleted_by=changed_by)
         _tell(XBLOCK_DELETED, usage_key)
 
@@ -367,22 +390,36 @@ def discard_changes(user, usage_key: str | UsageKey) -> int:
     return moved
 
 
-def publish_block(user, usage_key: str | UsageKey) -> PublishSummary:
+def publish_block(user, usage_key: str | UsageKey, *, with_descendants: bool = True) -> PublishSummary:
     """
-    Publish the draft changes of one block and everything below it (a Unit, a Subsection...), nothing
-    else: what learners see of the rest of the course stays as published.
+    Publish the draft changes of one block and everything below it (a Unit, a Subsection...), and of its
+    ancestors' own versions (so that a new block is listed where it stands: edx-platform publishes
+    courses, sections and subsections at once), nothing else: the rest of the course stays as published.
+    ``with_descendants=False`` publishes the block's own version only (what edx-platform's auto-publish of
+    a course, section or subsection does).
     """
     usage_key = to_usage_key(usage_key)
     course_key = usage_key.course_key
     with write_transaction():
         tree, package_id = _draft(user, course_key)
-        _record(tree, usage_key)
+        record = _record(tree, usage_key)
         catalogs = catalogs_of_following_runs(course_key)
-        summary = publish_entities(package_id, _both_subtrees(tree, usage_key), published_by=_user_id(user))
+        own = _both_subtrees(tree, usage_key) if with_descendants else _own_entities(record)
+        ancestors = []
+        current = record
+        while current.parent is not None:
+            current = tree.blocks[current.parent]
+            ancestors.extend(_own_entities(current))
+        summary = publish_entities(package_id, own + ancestors, published_by=_user_id(user), with_dependencies=False)
         if summary.publish_log_id is not None:
             _tell(XBLOCK_PUBLISHED, usage_key)
             announce_following_runs(course_key, catalogs)
     return summary
+
+
+def _own_entities(record: BlockRecord) -> list[int]:
+    """A block's own entity, and a selector's pool container (its rules and its list of members)."""
+    return [record.entity_id, *([record.pool_entity_id] if record.pool_entity_id is not None else [])]
 
 
 def has_unpublished_changes(usage_key: str | UsageKey) -> bool:

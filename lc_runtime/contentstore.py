@@ -158,8 +158,7 @@ class LearningCoreContentStore:
         key = to_course_key(course_key)
         rows = [self._row(key, stored) for stored in api.list_assets(key)]
         if filter_params:
-            rows = [row for row in rows if all(matches(row.get(name), wanted)
-                                               for name, wanted in filter_params.items())]
+            rows = [row for row in rows if _row_matches(row, filter_params)]
         for name, direction in reversed(_sort_keys(sort)):
             rows.sort(key=lambda row, name=name: (row[name] is None, row[name]), reverse=direction == -1)
         total = len(rows)
@@ -168,10 +167,16 @@ class LearningCoreContentStore:
 
     def _row(self, course_key: CourseKey, stored) -> dict:
         content = self._content(course_key, stored, with_data=False)
+        thumbnail = content.thumbnail_location
         return {
             "_id": content.location, "asset_key": content.location, "filename": str(content.location),
             "displayname": stored.name, "contentType": stored.content_type, "length": stored.size,
-            "uploadDate": stored.modified, "locked": stored.locked, "thumbnail_location": content.thumbnail_location,
+            "uploadDate": stored.modified, "locked": stored.locked,
+            # As edx-platform's contentstore keeps it, and Studio reads it (the name at index 4).
+            "thumbnail_location": (
+                ("c4x", course_key.org, course_key.course, "thumbnail", thumbnail.block_id, None)
+                if thumbnail is not None else None
+            ),
             "import_path": stored.path, "md5": stored.hash_digest,
         }
 
@@ -252,6 +257,20 @@ class LearningCoreContentStore:
             raise NotImplementedError(f"LearningCoreContentStore.{name} is not supported (see the README)")
 
         return unsupported
+
+
+def _row_matches(row: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    """``filter_params`` as Studio writes them: fields with operators, ``$or`` / ``$and`` of such filters."""
+    for name, criterion in wanted.items():
+        if name == "$or":
+            if not any(_row_matches(row, option) for option in criterion):
+                return False
+        elif name == "$and":
+            if not all(_row_matches(row, option) for option in criterion):
+                return False
+        elif not matches(row.get(name), criterion):
+            return False
+    return True
 
 
 def _sort_keys(sort) -> list[tuple[str, int]]:

@@ -26,6 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from opaque_keys.edx.keys import CourseKey, UsageKey
 
@@ -55,6 +56,8 @@ __all__ = [
 
 PUBLISHED_ONLY = "published-only"
 DRAFT_PREFERRED = "draft-preferred"
+_PUBLISHED_AT_ONCE = ("course", "chapter", "sequential")
+"""What edx-platform publishes as soon as it changes ("direct-only" categories)."""
 _BRANCHES = (PUBLISHED_ONLY, DRAFT_PREFERRED)
 _MISSING = object()
 
@@ -140,9 +143,10 @@ class LearningCoreModuleStore:
     # ---- reading
 
     def _mode(self, revision=None) -> str:
-        if revision in ("draft-only", "draft-preferred", DRAFT_PREFERRED):
+        # edx-platform's ModuleStoreEnum.RevisionOption values, and its branch names.
+        if revision in ("rev-opt-draft-only", "rev-opt-draft-preferred", "draft-only", DRAFT_PREFERRED):
             return "draft"
-        if revision in ("published-only", PUBLISHED_ONLY):
+        if revision in ("rev-opt-published-only", PUBLISHED_ONLY):
             return "published"
         return "draft" if self.branch == DRAFT_PREFERRED else "published"
 
@@ -278,21 +282,40 @@ class LearningCoreModuleStore:
 
     @staticmethod
     def _user(user_id: int | None):
-        return get_user_model().objects.filter(id=user_id).first() if user_id is not None else None
+        """The user a write is made as; None (a system task) only when no user id is given."""
+        if user_id is None:
+            return None
+        user = get_user_model().objects.filter(id=user_id).first()
+        if user is None:
+            raise PermissionDenied(f"No user {user_id}: writes are made as a known user")
+        return user
+
+    def _auto_publish(self, location, user) -> None:
+        """edx-platform publishes a course, section or subsection at once when it changes: its own version."""
+        if location.block_type in _PUBLISHED_AT_ONCE:
+            api.publish_block(user, location, with_descendants=False)
 
     def update_item(self, xblock, user_id=None, allow_not_found: bool = False, force: bool = False, **kwargs):
-        """Save the draft block's changed fields (one unit of work); return it."""
+        """Save the draft block's changed fields (one unit of work, as ``user_id``); return it."""
         if xblock.runtime.mode != "draft":
             raise ValueError("update_item takes a block read with the draft-preferred branch")
+        user = self._user(user_id)
+        if user is not None and not api.has_author_access(api.course_roles(user, xblock.location.course_key)):
+            raise PermissionDenied(f"Only the course's staff and instructors may edit {xblock.location.course_key}")
         with api.unit_of_work():
             xblock.save()
+            self._auto_publish(xblock.location, user)
         api.announce_block_updated(xblock.location)
         return xblock
 
-    def create_child(self, user_id, parent_usage_key, block_type, block_id=None, fields=None, **kwargs):
-        """Create a block at the end of ``parent_usage_key``'s children (the draft); return it."""
-        key = api.create_block(self._user(user_id), parent_usage_key, block_type, block_id=block_id,
-                               fields=fields or {})
+    def create_child(self, user_id, parent_usage_key, block_type, block_id=None, fields=None, position=None,
+                     **kwargs):
+        """Create a block among ``parent_usage_key``'s children (at ``position``, else last); return it."""
+        user = self._user(user_id)
+        with transaction.atomic():
+            key = api.create_block(user, parent_usage_key, block_type, block_id=block_id, position=position,
+                                   fields=fields or {})
+            self._auto_publish(to_usage_key(parent_usage_key), user)
         return self._block(key, DRAFT_PREFERRED)
 
     def create_item(self, user_id, course_key, block_type, block_id=None, fields=None, **kwargs):
@@ -303,8 +326,14 @@ class LearningCoreModuleStore:
         )
 
     def delete_item(self, location, user_id=None, revision=None, **kwargs) -> None:
-        """Delete the block and everything below it from the draft."""
-        api.delete_block(self._user(user_id), location)
+        """Delete the block and everything below it from the draft (at once for a section or subsection)."""
+        user = self._user(user_id)
+        location = to_usage_key(location)
+        parent = self.get_parent_location(location, revision=DRAFT_PREFERRED)
+        with transaction.atomic():
+            api.delete_block(user, location)
+            if location.block_type in _PUBLISHED_AT_ONCE and parent is not None:
+                api.publish_block(user, parent, with_descendants=False)
 
     def publish(self, location, user_id=None, **kwargs):
         """Publish the block and everything below it; return the published block."""

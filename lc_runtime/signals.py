@@ -9,7 +9,8 @@ What lc-runtime tells the rest of the platform, once the transaction that did it
 
 Everything is sent after the commit of the outermost transaction, never for one that rolls back, and
 once per signal and subject in that transaction: a bulk of edits in one transaction is one
-``course_published`` per run. Outside a transaction it is sent at once. Receivers are called robustly
+``course_published`` per run. Data that changes within a transaction (catalog data) is read when it
+is sent, after the commit. Outside a transaction it is sent at once. Receivers are called robustly
 (a failing receiver is logged and the others still run), as edx-platform sends its own.
 """
 
@@ -75,11 +76,8 @@ def _pending(key: Hashable) -> _Pending | None:
 
 
 def _on_commit(key: Hashable, send: Callable[[], None]) -> None:
-    """Send on commit, once per ``key`` per transaction: the last request's data wins."""
-    pending = _pending(key)
-    if pending is not None:
-        pending.send = send
-    else:
+    """Send on commit, once per ``key`` per transaction (a later request for the key is the same send)."""
+    if _pending(key) is None:
         transaction.on_commit(_Pending(key, send), robust=True)
 
 
@@ -97,9 +95,10 @@ def send_after_commit(signal: Signal, **kwargs) -> None:
     _on_commit(key, send)
 
 
-def send_event_after_commit(event, key: Hashable, **data) -> None:
+def send_event_after_commit(event, key: Hashable, data: Callable[[], dict] | None = None, **fixed) -> None:
     """
-    Send the openedx-events ``event`` with ``data`` after commit, once per ``key`` in the transaction
-    (the data of the last request for that key).
+    Send the openedx-events ``event`` after commit, once per ``key`` in the transaction, with ``fixed``
+    data, or with what ``data()`` returns then: data read after the commit is what the commit kept (a
+    savepoint rolled back in between takes its changes with it).
     """
-    _on_commit((event.event_type, key), lambda: event.send_event(**data))
+    _on_commit((event.event_type, key), lambda: event.send_event(**(data() if data is not None else fixed)))

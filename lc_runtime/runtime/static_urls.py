@@ -106,12 +106,14 @@ _ASSET_KEY = re.compile(
 )
 
 
-def _asset_key_url(match: re.Match, mode: Mode) -> str:
-    """A ``/asset-v1:`` link (Studio writes them in content) as the URL that serves the file, or as it was."""
+def _asset_key_url(match: re.Match, course_key: str, mode: Mode) -> str:
+    """
+    A ``/asset-v1:`` link (Studio writes them in content) to a file of this course as the URL that serves
+    it; a link to another course's file is left to the host (that course may not be in Learning Core).
+    """
     parts = _ASSET_KEY.match(match["rest"])
-    if parts is None:
+    if parts is None or f"course-v1:{parts['course']}" != course_key:
         return match[0]
-    course_key = f"course-v1:{parts['course']}"
     if parts["type"] == "thumbnail":
         target = thumbnail_url(course_key, unquote(parts["name"]))
     else:
@@ -141,7 +143,7 @@ def replace_urls(text: str, course_key: str, mode: Mode = "published", *, static
 
         text = _pattern("/static/").sub(static, text)
     if "/asset-v1:" in text:
-        text = _pattern("/asset-v1:").sub(lambda m: _asset_key_url(m, mode), text)
+        text = _pattern("/asset-v1:").sub(lambda m: _asset_key_url(m, course_key, mode), text)
     if static_only:
         return text
     if "/jump_to_id/" in text:

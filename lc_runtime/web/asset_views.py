@@ -11,7 +11,7 @@ content type, Content-Length, a strong ETag (the hash of the bytes) and Last-Mod
 honoured), and are never sniffed (``X-Content-Type-Options: nosniff``). Locked files go to the run's
 staff (by the role provider) and to the users ``LC_RUNTIME["ENROLLMENT"]`` says are enrolled (every
 logged-in user when it is unset). Where the media storage has URLs of its own (django-storages' S3),
-the view checks access and redirects there instead of streaming the bytes.
+the view redirects there for published files that are not locked, instead of streaming the bytes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,14 @@ import re
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified, HttpResponseRedirect
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseNotModified,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.urls import path
 from django.utils.html import escape
 from django.utils.http import http_date
@@ -81,6 +88,19 @@ class _Unsatisfiable(Exception):
     """A byte range outside the file."""
 
 
+def _byte_chunks(asset, first: int, last: int, chunk: int = 64 * 1024):
+    """Bytes ``first`` to ``last`` of a file, read a chunk at a time (a video's range may be most of it)."""
+    with asset.open() as handle:
+        handle.seek(first)
+        left = last - first + 1
+        while left > 0:
+            data = handle.read(min(chunk, left))
+            if not data:
+                return
+            left -= len(data)
+            yield data
+
+
 def _may_read_locked(request, course_key: str) -> bool:
     """Locked files: the run's staff (the role provider) and, by ``LC_RUNTIME["ENROLLMENT"]``, its learners."""
     user = getattr(request, "user", None)
@@ -106,7 +126,8 @@ def _serve(request, course_key: str, path: str, mode: str):
         cache_control = "private, no-cache" if mode == "draft" else f"private, max-age={PUBLISHED_MAX_AGE}"
     else:
         cache_control = f"public, max-age={PUBLISHED_MAX_AGE}"
-    elsewhere = asset.storage_url()
+    # A storage with URLs of its own serves published files that are not locked (its URL outlives this check).
+    elsewhere = asset.storage_url() if mode == "published" and not asset.locked else None
     if _etag_matches(request, etag):
         response = HttpResponseNotModified()
     elif elsewhere is not None:  # the storage serves its own files (S3): send the browser there
@@ -124,9 +145,9 @@ def _serve(request, course_key: str, path: str, mode: str):
             response["Content-Length"] = str(asset.size)
         else:
             first, last = wanted
-            with asset.open() as handle:
-                handle.seek(first)
-                response = HttpResponse(handle.read(last - first + 1), status=206, content_type=asset.content_type)
+            response = StreamingHttpResponse(_byte_chunks(asset, first, last), status=206,
+                                             content_type=asset.content_type)
+            response["Content-Length"] = str(last - first + 1)
             response["Content-Range"] = f"bytes {first}-{last}/{asset.size}"
         response["Accept-Ranges"] = "bytes"
     response["ETag"] = etag

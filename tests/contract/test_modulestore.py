@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from opaque_keys.edx.keys import CourseKey, UsageKey
 
 from lc_runtime import api
@@ -90,6 +91,39 @@ def test_branches_read_the_published_course_or_the_draft(store):
         with store.branch_setting(PUBLISHED_ONLY):
             assert not store.has_item(created)
     assert store.get_branch_setting() == PUBLISHED_ONLY
+    with store.branch_setting(DRAFT_PREFERRED):  # edx-platform's revision options win over the branch
+        assert not store.has_item(created, revision="rev-opt-published-only")
+        assert len(store.get_items(DEMO_KEY, revision="rev-opt-published-only", qualifiers={"category": "html"})) == 3
+    assert store.has_item(created, revision="rev-opt-draft-only")
+
+
+def test_writes_are_made_as_a_known_author(store, make_user):
+    learner = make_user("lena")
+    with store.branch_setting(DRAFT_PREFERRED):
+        with pytest.raises(PermissionDenied):
+            store.create_child(learner.id, to_usage_key(WELCOME_UNIT), "html")
+        with pytest.raises(PermissionDenied):
+            store.create_child(987654, to_usage_key(WELCOME_UNIT), "html")  # no such user: not a system task
+        block = store.get_item(ORBIT)
+        block.display_name = "Renamed by a learner"
+        with pytest.raises(PermissionDenied):
+            store.update_item(block, learner.id)
+        author = make_user("ana")
+        api.grant_role(DEMO_KEY, author, "instructor")
+        first = store.create_child(author.id, to_usage_key(WELCOME_UNIT), "html", position=0)
+        assert store.get_item(WELCOME_UNIT).children[0] == first.location
+
+
+def test_sections_and_subsections_publish_at_once_as_in_edx_platform(store):
+    with store.branch_setting(DRAFT_PREFERRED):
+        unit = store.create_child(None, to_usage_key(PRACTICE), "vertical", block_id="week-2")
+        section = store.get_item(usage(DEMO_KEY, "chapter", "going-further"))
+        section.display_name = "Going much further"
+        store.update_item(section, None)
+    assert store.get_item(usage(DEMO_KEY, "chapter", "going-further")).display_name == "Going much further"
+    assert unit.location not in store.get_item(PRACTICE).children  # listed, but a draft: not for learners yet
+    store.publish(unit.location, None)
+    assert unit.location in store.get_item(PRACTICE).children
 
 
 def test_studio_s_writes(store):

@@ -125,13 +125,17 @@ def test_a_bulk_of_edits_in_one_transaction_is_one_course_published(demo, told, 
 
 
 def test_nothing_is_sent_for_a_transaction_that_rolls_back(demo, told, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            _edit_and_publish(DEMO_KEY, "Never seen")
-            raise RuntimeError("the caller's own failure after the publish")
-        # A later publish in the same outer transaction is still told.
-        _edit_and_publish(DEMO_KEY, "Seen")
-    assert told.sent == [("course_published", DEMO_KEY)]
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        api.update_run_settings(DEMO_KEY, {"start": datetime(2031, 1, 1, tzinfo=UTC)})
+        raise RuntimeError("the caller's own failure after the change")
+    assert told.sent == []
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():  # a savepoint rolled back: its catalog change
+            api.update_run_settings(DEMO_KEY, {"start": datetime(2031, 1, 1, tzinfo=UTC)})
+            raise RuntimeError("rolled back")
+        _edit_and_publish(DEMO_KEY, "Seen")  # a later publish in the same transaction is told
+    assert told.sent == [("course_published", DEMO_KEY)]  # and no catalog change: it was rolled back
 
 
 def test_runs_are_told_when_what_they_show_moves(told, django_capture_on_commit_callbacks, tmp_path):

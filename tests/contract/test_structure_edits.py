@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from django.apps import apps
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from openedx_events.content_authoring.data import DuplicatedXBlockData, XBlockData
 from openedx_events.content_authoring.signals import XBLOCK_CREATED, XBLOCK_DELETED, XBLOCK_DUPLICATED, XBLOCK_PUBLISHED
 
@@ -167,11 +168,12 @@ def test_each_edit_is_told_after_the_commit(demo, django_capture_on_commit_callb
     for event, handler in zip(events, handlers, strict=True):
         event.connect(handler)
     try:
-        with django_capture_on_commit_callbacks(execute=True):
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
             created = api.create_block(None, WELCOME_UNIT, "html", block_id="fresh", olx=NEW_HTML)
             copy = api.duplicate_block(None, created)
             api.delete_block(None, created)
             api.publish_block(None, WELCOME_UNIT)
+            assert received == []  # nothing before the commit
     finally:
         for event, handler in zip(events, handlers, strict=True):
             event.disconnect(handler)
@@ -286,3 +288,29 @@ def test_a_block_moved_and_published_with_its_new_unit_only_is_listed_by_both_fo
 
     api.publish_block(None, FIRST_QUESTION)
     assert children(FIRST_QUESTION, "published") == [ORBIT]
+
+
+def test_publishing_a_new_unit_lists_it_in_its_published_subsection(demo):
+    unit = api.create_block(None, PRACTICE, "vertical", block_id="week-2", fields={"display_name": "Week 2"})
+    api.create_block(None, unit, "html", olx=NEW_HTML)
+    other = api.create_block(None, PRACTICE, "vertical", block_id="week-3")
+
+    api.publish_block(None, unit)
+
+    assert children(PRACTICE, "published") == [FIRST_QUESTION, SOMETHING_NEW, str(unit)]  # not week-3, a draft
+    assert len(children(str(unit), "published")) == 1
+    assert api.has_unpublished_changes(other) and not api.has_unpublished_changes(unit)
+
+
+def test_a_key_of_another_course_is_refused(demo):
+    with pytest.raises(api.StructureError, match="not a block of"):
+        api.move_block(None, AFTER_THE_QUESTION, "block-v1:LcX+Other+2026+type@vertical+block@welcome-unit")
+
+
+def test_studio_s_boilerplate_data_becomes_the_block_s_body(demo):
+    problem = api.create_block(None, WELCOME_UNIT, "problem",
+                               fields={"data": "<problem><p>Pick one.</p></problem>", "display_name": "Q"})
+    html = api.create_block(None, WELCOME_UNIT, "html", fields={"data": "<p>Some <b>HTML</b></p>"})
+    runtime = api.get_runtime(None, course_key=DEMO_KEY, mode="draft")
+    assert "Pick one." in runtime.get_block(problem).data and runtime.get_block(problem).display_name == "Q"
+    assert runtime.get_block(html).data.strip() == "<p>Some <b>HTML</b></p>"

@@ -199,9 +199,12 @@ def publish_drafts(
     message: str = "",
     published_by: int | None = None,
     published_at: datetime | None = None,
+    with_dependencies: bool = True,
 ) -> PublishLog:
     """
-    Publish ``drafts`` (Drafts of the package) and every draft they depend on that has unpublished changes.
+    Publish ``drafts`` (Drafts of the package) and every draft they depend on that has unpublished changes
+    (without ``with_dependencies``: those drafts only, as a container's own version, its children left
+    as they are published).
 
     What openedx-core's ``publish_from_drafts`` does — one PublishLog, a record per entity (``direct``
     for the ones asked for), the Published rows, side effects, dependency hashes, ``ENTITIES_PUBLISHED``
@@ -214,7 +217,7 @@ def publish_drafts(
     columns = ("pk", "entity_id", "version_id", "entity__published__version_id", "entity__learning_package_id")
     with transaction.atomic():
         direct = list(drafts.order_by("pk").values_list(*columns))
-        dependencies = _dependencies_of(package_id, [row[1] for row in direct])
+        dependencies = _dependencies_of(package_id, [row[1] for row in direct]) if with_dependencies else []
         indirect = list(
             Draft.objects.filter(entity_id__in=dependencies).with_unpublished_changes().values_list(*columns)
         ) if dependencies else []

@@ -103,12 +103,16 @@ def discard_drafts(package_id: int, entity_ids: Iterable[int], *, discarded_by: 
 
 
 def publish_entities(package_id: int, entity_ids: Iterable[int], *, published_by: int | None = None,
-                     message: str = "") -> PublishSummary:
-    """Publish the draft changes of ``entity_ids`` (and of what they depend on); nothing to publish writes nothing."""
+                     message: str = "", with_dependencies: bool = True) -> PublishSummary:
+    """
+    Publish the draft changes of ``entity_ids`` (and, ``with_dependencies``, of what they depend on);
+    nothing to publish writes nothing.
+    """
     drafts = Draft.objects.filter(entity_id__in=list(entity_ids)).with_unpublished_changes()
     if not drafts.exists():
         return PublishSummary(None, 0)
-    log = publish_drafts(package_id, drafts, published_by=published_by, message=message)
+    log = publish_drafts(package_id, drafts, published_by=published_by, message=message,
+                         with_dependencies=with_dependencies)
     return PublishSummary(log.id, log.records.count())
 
 
