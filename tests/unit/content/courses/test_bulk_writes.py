@@ -228,3 +228,25 @@ def test_a_bulk_publish_costs_the_same_whatever_the_course_size(django_assert_ma
     with django_assert_max_num_queries(20) as large_publish:
         publish_drafts(large, pending_drafts(large))
     assert len(large_publish.captured_queries) == len(small_publish.captured_queries)
+
+
+def test_a_real_course_imports_in_a_small_constant_of_queries_per_block(db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from lc_runtime import api
+    from tests.conftest import shared_olx
+
+    export = shared_olx("harvardx-studio-advanced")
+
+    def statements(captured) -> int:  # savepoints and their releases are not queries
+        return sum(1 for q in captured.captured_queries if not q["sql"].lstrip().upper().startswith(
+            ("SAVEPOINT", "RELEASE")))
+
+    with CaptureQueriesContext(connection) as first:
+        result = api.import_olx(export)
+    blocks = sum(result.blocks_by_type.values())
+    assert statements(first) <= 12 * blocks  # issue 14's goal; 6 per block measured (make bench)
+    with CaptureQueriesContext(connection) as again:
+        assert api.import_olx(export).created == 0
+    assert statements(again) <= blocks  # the package read once, a few queries per static file
