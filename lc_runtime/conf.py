@@ -34,6 +34,18 @@ key                            meaning
 ``ROUTE_TO_LEARNING_CORE``     ``"module:callable"``: ``(CourseKey) -> bool``, which courses
                                :class:`lc_runtime.modulestore.CourseRouter` sends to Learning Core
                                (default: every course run that exists in Learning Core)
+``SERVICES``                   ``{service name: "module:factory"}``: services a host adds or replaces;
+                               each factory is called as ``factory(runtime, block)`` (docs/blocks.md)
+``RUNTIME_MIXINS``             ``["module:Class", ...]`` mixed into every block after lc-runtime's own
+``ANONYMOUS_USER_ID``          ``"module:callable"``: ``(user, course_key) -> str``, a learner's
+                               anonymous id in a course (default: lc-runtime's per-course pseudonym)
+``USER_BY_ANONYMOUS_ID``       ``"module:callable"``: ``(anonymous_id) -> User | None`` (default:
+                               looked up among the run's learners with the default pseudonym)
+``TRACKING_LOG``               ``"module:callable"``: ``(event dict) -> None``, where the ``publish``
+                               service's tracking events go (default: the ``tracking`` logger, one
+                               JSON line per event in edx-platform's tracking-log shape)
+``STUDENT_MODULE_TABLE``       the table :class:`StudentModuleStateStore` reads and writes
+                               (default: edx-platform's ``courseware_studentmodule``)
 ``CACHE_ITEM_BYTES``           the largest item written to Django's cache (512,000)
 ``LOADED_TREES_BYTES``         the memory (estimated) of the course trees a process keeps loaded
 =============================  =============================================================
@@ -68,6 +80,12 @@ DEFAULTS: dict[str, Any] = {
     "LOADED_TREES_BYTES": 128 * 1024 * 1024,
     "ROUTE_TO_LEARNING_CORE": None,
     "ENROLLMENT": None,
+    "SERVICES": {},
+    "RUNTIME_MIXINS": [],
+    "ANONYMOUS_USER_ID": None,
+    "USER_BY_ANONYMOUS_ID": None,
+    "TRACKING_LOG": None,
+    "STUDENT_MODULE_TABLE": "courseware_studentmodule",
 }
 
 
