@@ -62,6 +62,9 @@ class CourseBlock(ContainerBlock):
     cert_html_view_enabled = Boolean(scope=Scope.settings, default=False)
     lti_passports = List(scope=Scope.settings, default=[])
     wiki_slug = String(scope=Scope.settings, default=None)
+    # Course advanced settings that third-party blocks read off the course (ORA2).
+    force_on_flexible_peer_openassessments = Boolean(scope=Scope.settings, default=False)
+    teams_configuration = Dict(scope=Scope.settings, default={})
 
 
 class ChapterBlock(ContainerBlock):

@@ -1,7 +1,7 @@
 """
 What edx-platform's code reads off every block it gets from the modulestore, added to every block of
-a LearningCoreRuntime: ``location``, ``category``, ``url_name`` and ``course_id`` (edx-platform's
-XModuleMixin has them). A block class that defines one of these names keeps its own.
+a LearningCoreRuntime: ``location``, ``category``, ``url_name``, ``course_id`` and ``xmodule_runtime``
+(edx-platform's XModuleMixin has them). A block class that defines one of these names keeps its own.
 """
 
 from __future__ import annotations
@@ -33,3 +33,11 @@ class ModulestoreShapeMixin(XBlockMixin):
     def course_id(self):
         """The key of the course run the block is in."""
         return self.scope_ids.usage_id.course_key
+
+    @property
+    def xmodule_runtime(self):
+        """
+        The runtime the block is bound to, under the name third-party blocks (ORA2, recommender) look for
+        to tell that they run for a learner in a course rather than in a bare XBlock workbench.
+        """
+        return self.runtime

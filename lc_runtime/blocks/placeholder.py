@@ -9,7 +9,7 @@ from web_fragments.fragment import Fragment
 from xblock.core import XBlock
 from xblock.fields import Scope, String
 
-__all__ = ["ErrorPlaceholderBlock", "PlaceholderBlock"]
+__all__ = ["ErrorPlaceholderBlock", "PlaceholderBlock", "UnavailableBlock", "unavailable_block_class"]
 
 
 class PlaceholderBlock(XBlock):
@@ -79,3 +79,31 @@ class ErrorPlaceholderBlock(PlaceholderBlock):
             f"<p><strong>This block cannot be shown here.</strong> Its <code>{block_type}</code> content "
             f"could not be loaded; it is kept unchanged for the course team to fix.</p>{detail}</div>"
         )
+
+
+class UnavailableBlock(PlaceholderBlock):
+    """
+    Stands in for a block type whose package is installed but cannot load outside edx-platform.
+
+    Its class is made per block type by :func:`unavailable_block_class`, which sets ``package`` (the
+    distribution and version that provides the type) and ``missing`` (what it needs that is not here,
+    for example an edx-platform module it imports). The OLX is kept whole, as for any placeholder.
+    """
+
+    package: str = ""
+    missing: str = ""
+
+    def _notice(self) -> Fragment:
+        block_type = escape(self.scope_ids.block_type)
+        return Fragment(
+            f'<div class="lc-placeholder lc-unavailable" data-block-type="{block_type}">'
+            f"<p><strong>This block cannot be shown here.</strong> The XBlock for <code>{block_type}</code> "
+            f"({escape(self.package)}) is installed but needs {escape(self.missing)}, which only "
+            f"edx-platform provides. Its content is kept unchanged.</p></div>"
+        )
+
+
+def unavailable_block_class(block_type: str, package: str, missing: str) -> type[UnavailableBlock]:
+    """A :class:`UnavailableBlock` class for ``block_type``, saying which ``package`` lacks what (``missing``)."""
+    return type("UnavailableBlock", (UnavailableBlock,), {"package": package, "missing": missing,
+                                                          "__module__": __name__})

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import traceback
 from functools import cache
+from importlib.metadata import entry_points
 
 from xblock.core import XBlock
 from xblock.plugin import PluginMissingError
 
-from lc_runtime.blocks.placeholder import PlaceholderBlock
+from lc_runtime.blocks.placeholder import PlaceholderBlock, unavailable_block_class
 from lc_runtime.conf import get_setting, import_object
 
 __all__ = ["DEFAULT_BLOCK_CLASSES", "block_class_map", "load_block_class"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BLOCK_CLASSES: dict[str, str] = {
     "course": "lc_runtime.blocks.containers:CourseBlock",
@@ -45,6 +50,34 @@ def _load(target: str, fallback: bool) -> type[XBlock]:
         if fallback:
             return PlaceholderBlock
         raise
+    except ImportError as error:
+        # An installed package that imports edx-platform (``lms``, ``common``, ``xmodule``, ``openedx.core``)
+        # cannot load here: its blocks say what they lack instead of failing the course that holds them.
+        if not fallback:
+            raise
+        package, missing = _what_is_missing(target, error)
+        log.info("the XBlock for <%s> (%s) cannot load here: it needs %s", target, package, missing)
+        return unavailable_block_class(target, package, missing)
+
+
+def _what_is_missing(block_type: str, error: ImportError) -> tuple[str, str]:
+    """
+    The package that provides ``block_type`` (name and version), and what it lacks: the module its failed
+    import statement names, with that statement and where it is.
+    """
+    package = "an installed package"
+    for entry_point in entry_points(group="xblock.v1", name=block_type):
+        if entry_point.dist is not None:
+            package = f"{entry_point.dist.name} {entry_point.dist.version}"
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return package, str(error)
+    frame = frames[-1]
+    statement = (frame.line or "").strip()
+    words = statement.split()
+    module = words[1] if len(words) > 1 and words[0] in ("from", "import") else (error.name or str(error))
+    where = "/".join(frame.filename.split("/")[-2:])
+    return package, f"the module {module} ({where}, line {frame.lineno}: {statement})"
 
 
 def load_block_class(block_type: str) -> type[XBlock]:

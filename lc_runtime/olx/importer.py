@@ -36,7 +36,7 @@ from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey, UsageKey
 from xblock.fields import String
 
-from lc_runtime.blocks.placeholder import PlaceholderBlock
+from lc_runtime.blocks.placeholder import PlaceholderBlock, UnavailableBlock
 from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.content.courses.api import (
     CONTAINER_CLASSES,
@@ -347,9 +347,15 @@ class _CourseImport:
         """One warning per block type that no installed XBlock reads, with how many blocks have it."""
         for tag, count in sorted(self.unknown_types.items()):
             where = f" in {self.location_prefix}" if self.location_prefix else ""
+            block_class = load_block_class(tag)
+            nobody = (
+                f"the XBlock for <{tag}> ({block_class.package}) needs {block_class.missing}, which only "
+                "edx-platform provides"
+                if issubclass(block_class, UnavailableBlock)
+                else f"no installed XBlock reads <{tag}>"
+            )
             self.warnings.append(ImportProblem(
-                f"no installed XBlock reads <{tag}> ({count} block(s){where}): kept as written, shown as a notice, "
-                "exported unchanged"
+                f"{nobody} ({count} block(s){where}): kept as written, shown as a notice, exported unchanged"
             ))
         self.unknown_types.clear()
 
@@ -358,7 +364,7 @@ class _CourseImport:
         if issubclass(block_class, PlaceholderBlock):
             self.unknown_types[definition.tag] += 1
             return
-        known = known_fields(block_class)
+        known = {**known_fields(block_class), **dict.fromkeys(getattr(block_class, "olx_attributes", ()))}
         unknown = sorted(
             name for name in definition.attrib if name not in known and name not in _NOT_FIELDS
         )
@@ -405,10 +411,12 @@ class _CourseImport:
         """
         ref = f"{tag}/{block_id}"
         pool = []
+        # Child elements that are the selector's rules, not blocks (a conditional's <show>): kept in its OLX.
+        rules_tags = frozenset(getattr(self.selectors[tag], "rules_child_tags", ()))
         self.depth += 1  # the pool container stands between the proxy and the pool's members
         try:
             for child in list(definition):
-                if not isinstance(child.tag, str):
+                if not isinstance(child.tag, str) or child.tag in rules_tags:
                     continue
                 definition.remove(child)
                 entity_id = self.import_block(child, _POOL, ref, file)

@@ -37,11 +37,15 @@ class XBlockEvent:
 
 def deliver(event: XBlockEvent) -> None:
     """
-    Send the event to the signal's receivers and, for learners' (published-mode) events, to every
+    Send the event to the signal's receivers and, for learners' (published-mode) events, to the
+    recorders (completions, the tracking log: ``lc_runtime.runtime.recorders``) and every
     ``LC_RUNTIME["EVENT_HANDLERS"]`` callable.
     """
     xblock_event.send(sender=XBlockEvent, event=event)
     if event.mode != "published":
         return
+    from lc_runtime.runtime.recorders import record
+
+    record(event)
     for path in get_setting("EVENT_HANDLERS"):
         import_object(path)(event)

@@ -33,12 +33,13 @@ from xblock.exceptions import NoSuchServiceError, NoSuchUsage
 from xblock.fields import ScopeIds
 from xblock.runtime import Mixologist, Runtime
 
+from lc_runtime.blocks.compat import compat_classes_for
 from lc_runtime.blocks.inheritance import InheritableFieldsMixin
 from lc_runtime.blocks.modulestore_shape import ModulestoreShapeMixin
 from lc_runtime.blocks.placeholder import ErrorPlaceholderBlock
 from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.blocks.scopes import learner_scopes
-from lc_runtime.conf import get_setting
+from lc_runtime.conf import get_setting, import_object
 from lc_runtime.content.courses.api import BlockRecord, BlockRef, CourseTree, Mode, check_mode
 from lc_runtime.content.dates.api import LearnerDates, dates_version, learner_dates
 from lc_runtime.content.learners.api import LearnerStateStore, StoredVariant
@@ -54,21 +55,30 @@ from lc_runtime.fielddata.unit_of_work import current_unit, unit_of_work
 from lc_runtime.keys import InvalidKey, stored_usage_key, to_usage_key, usage_key_for
 from lc_runtime.outlines.api import AccessDecision, CourseOutlineData, course_outline, decide_access
 from lc_runtime.runtime import handler_urls
+from lc_runtime.runtime.anonymous_ids import anonymous_user_id, user_by_anonymous_id
+from lc_runtime.runtime.completion import LearnerCompletionService, NoCompletionService
 from lc_runtime.runtime.events import XBlockEvent, deliver
+from lc_runtime.runtime.host_services import (
+    BlockI18nService,
+    EmptyTeamsConfigurationService,
+    EmptyTeamsService,
+    EventPublishingService,
+    MakoService,
+    PartitionService,
+    RebindUserService,
+    UserStateService,
+)
 from lc_runtime.runtime.ids import CourseIdManager
 from lc_runtime.runtime.services import (
     CacheService,
     CallToActionService,
-    CompletionService,
     DiscussionConfigService,
-    I18nService,
     ReplaceURLService,
     RequestCacheService,
     RuntimeUserService,
     SandboxService,
     SettingsService,
     XQueueService,
-    anonymous_id_for,
 )
 from lc_runtime.selectors.base import PoolMember
 from lc_runtime.selectors.block import block_class_for
@@ -161,6 +171,24 @@ class RuntimeOwnedChildren:
 BLOCK_MIXINS = (InheritableFieldsMixin, ModulestoreShapeMixin)
 """Mixed into every block, after its class: edx-platform's inheritable settings, the modulestore's names."""
 
+_PER_BLOCK_SERVICES: dict[str, Any] = {
+    "replace_urls": lambda runtime, block: ReplaceURLService(block, str(runtime.course_key)),
+    "xqueue": lambda runtime, block: XQueueService(block),
+    "i18n": lambda runtime, block: BlockI18nService(block),
+    "mako": lambda runtime, block: MakoService(block),
+}
+"""Services made for the block that asks (they read its package or its key), once per block and runtime."""
+
+
+def block_mixins() -> tuple[type, ...]:
+    """lc-runtime's mixins, then the host's (``LC_RUNTIME["RUNTIME_MIXINS"]``), in that order."""
+    return BLOCK_MIXINS + tuple(import_object(path) for path in get_setting("RUNTIME_MIXINS"))
+
+
+def host_service_factories() -> dict[str, Any]:
+    """The host's services (``LC_RUNTIME["SERVICES"]``): name -> ``factory(runtime, block)``."""
+    return {name: import_object(path) for name, path in get_setting("SERVICES").items()}
+
 
 class _RuntimeMixologist(Mixologist):
     _cache: dict[tuple[type, tuple[type, ...]], type] = {}
@@ -179,7 +207,7 @@ class _RuntimeMixologist(Mixologist):
                 )
             self._cache[key] = type(
                 base.__name__ + "WithMixins",
-                (RuntimeOwnedChildren, base, *self._mixins),
+                (RuntimeOwnedChildren, *compat_classes_for(base), base, *self._mixins),
                 {"unmixed_class": base},
             )
         return self._cache[key]
@@ -258,23 +286,36 @@ class LearningCoreRuntime(Runtime):
         self.field_data = RuntimeFieldData(self._with_learner_dates(self.authored), self.learner, self._structure_value)
         services = {
             "field-data": self.field_data,
-            "i18n": I18nService(),
             "settings": SettingsService(),
             "cache": CacheService(),
             "request_cache": RequestCacheService(),
             "sandbox": SandboxService(str(course_key), mode=mode),
-            "completion": CompletionService(),
+            "completion": (
+                LearnerCompletionService(user, course_key)
+                if mode == "published" and self.learner_id is not None and viewer is None
+                else NoCompletionService()
+            ),
             "discussion_config_service": DiscussionConfigService(),
             "call_to_action": CallToActionService(),
             "user": RuntimeUserService(user, str(course_key), roles=lambda: self.course_roles),
+            "user_state": UserStateService(self),
+            "rebind_user": RebindUserService(self),
+            "publish": EventPublishingService(self),
+            "partitions": PartitionService(self),
+            "teams": EmptyTeamsService(),
+            "teams_configuration": EmptyTeamsConfigurationService(),
         }
+        mixins = block_mixins()
         super().__init__(
             self.id_manager,
             self.id_manager,
             services=services,
-            mixins=BLOCK_MIXINS,
+            mixins=mixins,
         )
-        self.mixologist = _RuntimeMixologist(BLOCK_MIXINS)
+        self.mixologist = _RuntimeMixologist(mixins)
+        self._host_services = host_service_factories()
+        self._block_services: dict[tuple[str, Any], Any] = {}
+        self._learner_store = learner_store
         self._blocks: dict[Any, XBlock] = {}
         self._broken: set[Any] = set()  # blocks whose OLX their class could not load
         self._rendering_for_parent = False
@@ -347,7 +388,21 @@ class LearningCoreRuntime(Runtime):
 
     @property
     def anonymous_student_id(self) -> str:
-        return anonymous_id_for(self.learner_id, str(self.course_key))
+        """The learner's anonymous id in this run (the host's function, docs/settings.md "Anonymous ids")."""
+        return anonymous_user_id(self.user, self.course_key)
+
+    def get_real_user(self, anonymous_id: str):
+        """The user behind an anonymous id of this run, or None (what ORA2's staff tools ask)."""
+        return user_by_anonymous_id(anonymous_id, self.course_key)
+
+    def for_user(self, user) -> LearningCoreRuntime:
+        """
+        A runtime like this one (course run, mode, tree, learner-state store) for another ``user``: what
+        ``rebind_user`` binds a block to. Their course roles are asked when first needed.
+        """
+        return type(self)(
+            user, self.course_key, mode=self.mode, tree=self.tree, learner_store=self._learner_store
+        )
 
     @property
     def course_roles(self) -> frozenset[str]:
@@ -805,15 +860,20 @@ class LearningCoreRuntime(Runtime):
 
     # ---- services
     def service(self, block, service_name: str):
-        per_block = {"replace_urls": ReplaceURLService, "xqueue": XQueueService}
-        if service_name in per_block:
-            declaration = block.service_declaration(service_name)
-            if declaration is None:
-                raise NoSuchServiceError(f"Service {service_name!r} was not requested.")
-            if service_name == "replace_urls":
-                return ReplaceURLService(block, str(self.course_key))
-            return XQueueService(block)
-        return super().service(block, service_name)
+        """
+        The service ``service_name`` for ``block``: the host's (``LC_RUNTIME["SERVICES"]``) where it names one,
+        else lc-runtime's. As in XBlock, a block gets only the services it declares (``needs``/``wants``).
+        """
+        factory = self._host_services.get(service_name) or _PER_BLOCK_SERVICES.get(service_name)
+        if factory is None:
+            return super().service(block, service_name)
+        declaration = block.service_declaration(service_name)
+        if declaration is None:
+            raise NoSuchServiceError(f"Service {service_name!r} was not requested.")
+        key = (service_name, block.scope_ids.usage_id)
+        if key not in self._block_services:
+            self._block_services[key] = factory(self, block)
+        return self._block_services[key]
 
     # ---- wrapping: like XBlock's, with the data attributes escaped
     def _wrap_ele(self, block, view, frag, extra_data=None):

@@ -23,7 +23,6 @@ service                    default behaviour
 
 from __future__ import annotations
 
-import hashlib
 import re
 import sys
 import zipimport
@@ -31,6 +30,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache as django_cache
 from django.utils import translation
 from xblock.reference.user_service import UserService, XBlockUser
@@ -39,6 +39,7 @@ from lc_runtime.conf import get_setting
 from lc_runtime.content.assets.api import find_course_asset
 from lc_runtime.content.roles.api import INSTRUCTOR, has_staff_access
 from lc_runtime.content.roles.api import course_roles as ask_role_provider
+from lc_runtime.runtime.anonymous_ids import anonymous_user_id, user_by_anonymous_id
 from lc_runtime.runtime.static_urls import replace_urls
 
 __all__ = [
@@ -53,15 +54,8 @@ __all__ = [
     "SettingsService",
     "RuntimeUserService",
     "XQueueService",
-    "anonymous_id_for",
     "edx_user_role",
 ]
-
-
-def anonymous_id_for(user_id: int | None, course_key: str) -> str:
-    """A stable per-course pseudonym for a learner (what edx-platform calls the anonymous user id)."""
-    secret = get_setting("HANDLER_SECRET") or settings.SECRET_KEY
-    return hashlib.sha256(f"{secret}:{course_key}:{user_id}".encode()).hexdigest()[:32]
 
 
 def edx_user_role(roles: frozenset[str]) -> str:
@@ -136,7 +130,7 @@ class RuntimeUserService(UserService):
             full_name=user.get_full_name() if authenticated else None,
         )
         user_id = user.id if authenticated else None
-        anonymous_id = anonymous_id_for(user_id, self.course_key)
+        anonymous_id = anonymous_user_id(user, self.course_key)
         xblock_user.opt_attrs = _UserAttributes(
             {
                 "edx-platform.user_id": user_id,
@@ -155,22 +149,23 @@ class RuntimeUserService(UserService):
 
     def get_anonymous_user_id(self, username: str, course_id: str) -> str | None:
         user = self._django_user
+        user = self._django_user
         if user is None or not user.is_authenticated or user.username != username:
-            return None
-        return anonymous_id_for(user.id, str(course_id))
+            user = get_user_model().objects.filter(username=username).first()
+        return anonymous_user_id(user, str(course_id)) if user is not None else None
 
     def get_user_by_anonymous_id(self, uid: str | None = None):
         """
-        The Django user behind an anonymous id (the current user's when ``uid`` is None), or None.
-
-        Anonymous ids are one-way hashes, so only the current user's id is recognised.
+        The Django user behind an anonymous id (the current user's when ``uid`` is None), or None: the
+        current user without a query, anyone else through the host's function (docs/settings.md).
         """
         user = self._django_user
-        if user is None or not user.is_authenticated:
-            return None
-        if uid is None or uid == anonymous_id_for(user.id, self.course_key):
+        authenticated = user is not None and user.is_authenticated
+        if uid is None:
+            return user if authenticated else None
+        if authenticated and uid == anonymous_user_id(user, self.course_key):
             return user
-        return None
+        return user_by_anonymous_id(uid, self.course_key)
 
 
 class I18nService:

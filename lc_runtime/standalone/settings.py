@@ -85,6 +85,26 @@ def _xblocks_contrib_templates() -> list[str]:
     return [str(package / "problem" / "capa" / "templates"), str(package / "discussion" / "templates")]
 
 
+def _installed(*modules: str) -> list[str]:
+    """``modules`` if the package of the first is installed (the ``[blocks]`` extra), else none."""
+    return list(modules) if importlib.util.find_spec(modules[0].split(".")[0]) is not None else []
+
+
+# The Django apps of the third-party XBlocks in the ``[blocks]`` extra (docs/blocks.md), where installed.
+THIRD_PARTY_BLOCK_APPS = [
+    *_installed("submissions"),
+    *_installed(
+        "openassessment",
+        "openassessment.workflow",
+        "openassessment.assessment",
+        "openassessment.fileupload",
+        "openassessment.staffgrader",
+        "openassessment.xblock",
+    ),
+    *_installed("lti_consumer"),
+    # Not bulk_grades (staff-graded-xblock's CSV grading): its migrations depend on edx-platform's courseware app.
+]
+
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -99,7 +119,14 @@ INSTALLED_APPS = [
     "edxval",
     # Dates per learner (content dates written on publish, personal dates, relative dates): edx-platform's store.
     "edx_when",
+    # Completion per learner and block (the ``completion`` service): edx-platform's store.
+    "completion",
+    # The tracker blocks and edx-completion emit to (``eventtracking.tracker.emit``), as edx-platform configures it.
+    "eventtracking.django.apps.EventTrackingConfig",
+    *THIRD_PARTY_BLOCK_APPS,
     "lc_runtime",
+    # Switches on what an LMS operator would (completion tracking) when the standalone database is migrated.
+    "lc_runtime.standalone.apps.StandaloneConfig",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +174,8 @@ LOGGING = {
 # Settings the core blocks from xblocks-contrib read (see docs/blocks.md).
 FEATURES: dict = {}
 PLATFORM_NAME = "lc-runtime"
+# Which edx-platform service this is ("lms" or "cms"): lti-consumer-xblock reads it. One host serves both here.
+SERVICE_VARIANT = "lms"
 LMS_ROOT_URL = "http://localhost:8000"
 LMS_BASE = "localhost:8000"
 COMPLETION_VIDEO_COMPLETE_PERCENTAGE = 0.95
@@ -169,6 +198,13 @@ VIDEO_IMAGE_SETTINGS = {
 }
 PIPELINE = {"PIPELINE_ENABLED": False}
 REQUIRE_DEBUG = True
+
+# eventtracking (blocks' and edx-completion's own events): one JSON line each on the ``tracking`` logger, as the
+# ``publish`` service writes blocks' published events (docs/settings.md, "Tracking log").
+EVENT_TRACKING_ENABLED = True
+EVENT_TRACKING_BACKENDS = {
+    "tracking_logs": {"ENGINE": "eventtracking.backends.logger.LoggerBackend", "OPTIONS": {"name": "tracking"}},
+}
 
 # lc-runtime's own settings (all optional; see docs/settings.md).
 LC_RUNTIME = {
