@@ -76,6 +76,15 @@ from lc_runtime.content.courses.api import unpin_run as _unpin_run
 from lc_runtime.content.courses.api import update_run_settings as _update_run_settings
 from lc_runtime.content.dates import api as date_store
 from lc_runtime.content.learners.api import (
+    SELECTED_STATE_TYPES,
+    CutoverError,
+    CutoverPlan,
+    CutoverResult,
+    CutoverSelector,
+    DatabaseSource,
+    JsonLinesSource,
+    StudentModuleStateStore,
+    cutover_learner_data,
     get_learner_state_store,
     get_preview_state_store,
     learners_by_partition,
@@ -129,6 +138,8 @@ __all__ = [
     "CourseRunExists",
     "CourseRunInfo",
     "CourseSummary",
+    "CutoverError",
+    "CutoverResult",
     "ExportError",
     "ExportResult",
     "ImportProblem",
@@ -159,6 +170,7 @@ __all__ = [
     "course_roles",
     "create_block",
     "create_run",
+    "cutover_learner_state",
     "delete_asset",
     "delete_block",
     "discard_changes",
@@ -757,6 +769,79 @@ def list_groups(course_key: str | CourseKey, partition_id: int | None = None) ->
         return learners_by_partition(key)
     by_group = learners_by_partition_group(key, partition_id)
     return {partition_id: by_group} if by_group else {}
+
+
+# ---- cutover from edx-platform: learners keep their Variants, their groups and their state
+
+
+def cutover_learner_state(
+    course_key: str | CourseKey,
+    *,
+    from_jsonl: str | None = None,
+    copy_state: bool = False,
+    batch_size: int = 500,
+    progress=None,
+) -> CutoverResult:
+    """
+    Bring edx-platform's learner data of a course run, already imported and published here, into lc-runtime.
+
+    Reads edx-platform's tables (``LC_RUNTIME["STUDENT_MODULE_TABLE"]`` and ``user_api_usercoursetag``),
+    or the JSON-lines export ``from_jsonl`` (its line shapes: :mod:`lc_runtime.content.learners.cutover`),
+    and stores, for each learner: the ``selected`` list of each ``library_content`` / ``itembank`` block as
+    their Variant of that selector (the selected members in its pool, in order); each
+    ``xblock.partition_service.partition_{id}`` course tag as their group in that partition (a partition and
+    group the course declares); with ``copy_state``, each StudentModule row's state as their ``user_state``
+    of the block, in the configured learner-state store (pointless, and refused, when that store is
+    :class:`StudentModuleStateStore`, which reads the table itself). What a learner already has is never
+    replaced, so a second run changes nothing; the result counts what was created, found already present,
+    and skipped (with the reason). One transaction per ``batch_size`` source rows.
+
+    Raises :class:`InvalidKey`, :class:`CourseNotFound`, :class:`CourseNotPublished` or
+    :class:`CutoverError` (a missing table, a malformed export line) before writing anything.
+    ``progress`` is called with ``"studentmodule"`` or ``"usercoursetag"`` for each row read.
+
+    >>> cutover_learner_state("course-v1:LcX+Demo+2026").variants.created
+    1000
+    """
+    key = _existing_run(course_key)
+    if batch_size < 1:
+        raise CutoverError(f"batch size {batch_size} is not a positive number")
+    store = None
+    if copy_state:
+        store = get_learner_state_store()
+        if isinstance(store, StudentModuleStateStore):
+            raise CutoverError(
+                f"learner state is read from {store.table} already (LC_RUNTIME['LEARNER_STATE_STORE']): "
+                "there is no state to copy; nothing was written"
+            )
+    source = JsonLinesSource(from_jsonl) if from_jsonl is not None else DatabaseSource()
+    plan = _cutover_plan(get_runtime(None, course_key=key))
+    return cutover_learner_data(plan, source, copy_state_into=store, batch_size=batch_size, progress=progress)
+
+
+def _cutover_plan(runtime: LearningCoreRuntime) -> CutoverPlan:
+    """What the published course declares that the cutover needs: its item banks' pools, partitions, block keys."""
+    selectors: dict[str, CutoverSelector] = {}
+    blocks = set()
+    for record in runtime.iter_records():
+        usage_key = runtime.usage_key_of(record.ref)
+        blocks.add(str(usage_key))
+        if record.pool_entity_id is None or record.block_type not in SELECTED_STATE_TYPES:
+            continue
+        members = {}
+        for ref in record.children:
+            member_key = runtime.usage_key_of(ref)
+            member = runtime.record_of(member_key)
+            members[(member_key.block_type, member_key.block_id)] = (member.entity_id, *member.ref)
+        selectors[str(usage_key)] = CutoverSelector(record.pool_entity_id, record.pool_version_id,
+                                                    record.version_id, members)
+    partitions = getattr(runtime.get_block(runtime.root_usage_key), "user_partitions", None) or []
+    declared = {
+        partition["id"]: frozenset(group.get("id") for group in partition.get("groups", []))
+        for partition in partitions
+        if isinstance(partition, Mapping) and isinstance(partition.get("id"), int)
+    }
+    return CutoverPlan(str(runtime.course_key), selectors, declared, frozenset(blocks))
 
 
 # ---- Static files: a contentstore-like API over Learning Core media (docs/decisions/0010-static-assets.md)

@@ -129,3 +129,21 @@ def make_user(django_user_model):
         return django_user_model.objects.create_user(username=username, email=f"{username}@example.com", **extra)
 
     return create
+
+
+@pytest.fixture(scope="session")
+def edx_tables(django_db_setup, django_db_blocker):
+    """edx-platform's learner tables (StudentModule, user course tags: tests/edx_tables.py), made once a session."""
+    from tests.edx_tables import create_edx_tables
+
+    with django_db_blocker.unblock():
+        create_edx_tables()
+
+
+@pytest.fixture
+def student_module_store(db, edx_tables, settings):
+    """Runtimes keep learners' user_state in edx-platform's StudentModule table (LC_RUNTIME["LEARNER_STATE_STORE"])."""
+    settings.LC_RUNTIME = {
+        **settings.LC_RUNTIME,
+        "LEARNER_STATE_STORE": "lc_runtime.content.learners.api:StudentModuleStateStore",
+    }

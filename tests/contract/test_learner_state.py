@@ -1,10 +1,12 @@
 """
 The learner-state stores: learners' state in the database, authors' preview state in the cache.
 
-The database store reads and writes any number of keys in a fixed number of queries (SQLite once
-failed past about 1,000 keys: "Expression tree is too large"). Draft (Studio) runtimes keep an
-author's state in the preview store, with the same keys as a learner's: it never reaches the
-learner-state table, and a unit of work that rolls back writes nothing there either.
+The database stores (ours, and edx-platform's StudentModule table with every other scope in ours) keep
+one contract, tested here against both (the ``store`` fixture): they read and write any number of keys
+in a fixed number of queries per table (SQLite once failed past about 1,000 keys: "Expression tree is
+too large"), merge changes, and lock a learner's state. Draft (Studio) runtimes keep an author's state
+in the preview store, with the same keys as a learner's: it never reaches the learner-state table, and
+a unit of work that rolls back writes nothing there either.
 """
 
 from __future__ import annotations
@@ -18,15 +20,18 @@ from webob import Request
 
 from lc_runtime import api
 from lc_runtime.content.learners.api import (
+    ALL_LEARNERS,
     DELETED,
     CacheLearnerStateStore,
     DjangoLearnerStateStore,
     StateKey,
+    StudentModuleStateStore,
     get_learner_state_store,
     get_preview_state_store,
 )
 from lc_runtime.models import LearnerState
 from tests.conftest import UOW_KEY, usage
+from tests.edx_tables import student_module_rows
 
 COUNTER_A = usage(UOW_KEY, "lc_test_counter", "counter-a")
 COUNTER_B = usage(UOW_KEY, "lc_test_counter", "counter-b")
@@ -44,6 +49,32 @@ def author(make_user):
     return make_user("sam", is_staff=True)
 
 
+STORES = {
+    "learnerstate": "lc_runtime.content.learners.api:DjangoLearnerStateStore",
+    "studentmodule": "lc_runtime.content.learners.api:StudentModuleStateStore",
+}
+
+
+@pytest.fixture(params=sorted(STORES))
+def store(request, edx_tables, db, settings):
+    """The configured learner-state store, once ours and once edx-platform's StudentModule table (with ours)."""
+    settings.LC_RUNTIME = {**settings.LC_RUNTIME, "LEARNER_STATE_STORE": STORES[request.param]}
+    return get_learner_state_store()
+
+
+def tables_of(store) -> int:
+    """How many tables a store's load or save of every scope reaches."""
+    return 2 if isinstance(store, StudentModuleStateStore) else 1
+
+
+def stored_count(store) -> int:
+    """Every stored object of the store: rows of our table, and of the StudentModule table with state."""
+    rows = LearnerState.objects.count()
+    if isinstance(store, StudentModuleStateStore):
+        rows += sum(1 for row in student_module_rows(store.table) if row["state"] is not None)
+    return rows
+
+
 def click(runtime, key: str = COUNTER_A) -> dict:
     request = Request.blank("/", method="POST", body=b"{}")
     return json.loads(runtime.handle(runtime.get_block(key), "click", request).body)
@@ -58,9 +89,8 @@ def many_keys(user_id: int, course_key: str, count: int) -> list[StateKey]:
     return keys
 
 
-# ---- the database store: thousands of keys, a fixed number of queries
-def test_the_database_store_reads_and_writes_thousands_of_keys(db):
-    store = DjangoLearnerStateStore()
+# ---- the database stores: thousands of keys, a fixed number of queries
+def test_the_database_store_reads_and_writes_thousands_of_keys(store):
     keys = many_keys(7, UOW_KEY, 1_500)
     assert len(keys) > 2_000
     # Rows next to the ones asked for: another learner, another course run, a block key not asked for.
@@ -77,20 +107,93 @@ def test_the_database_store_reads_and_writes_thousands_of_keys(db):
     with CaptureQueriesContext(connection) as queries:
         store.save({key: {"n": i, "gone": "soon"} for i, key in enumerate(keys)})
     statements = [q["sql"].split(None, 1)[0].upper() for q in queries.captured_queries]
-    assert statements.count("SELECT") == 1
+    assert statements.count("SELECT") == tables_of(store)
     if connection.features.max_query_params is None:  # SQLite splits the upsert and the update in batches
-        assert statements == ["INSERT", "SELECT", "UPDATE"]
+        assert statements == ["INSERT", "SELECT", "UPDATE"] * tables_of(store)
 
     with CaptureQueriesContext(connection) as queries:
         loaded = store.load(keys)
-    assert len(queries.captured_queries) == 1
+    assert len(queries.captured_queries) == tables_of(store)
     assert loaded == {key: {"n": i, "gone": "soon"} for i, key in enumerate(keys)}
 
     store.save({key: {"gone": DELETED, "again": i} for i, key in enumerate(keys)})
     assert store.load(keys) == {key: {"n": i, "again": i} for i, key in enumerate(keys)}
     assert store.load(decoys) == {key: {"decoy": True} for key in decoys}
     assert store.load([StateKey("one.usage", 7, UOW_KEY, "nothing stored")]) == {}
-    assert LearnerState.objects.count() == len(keys) + len(decoys)
+    assert stored_count(store) == len(keys) + len(decoys)
+
+
+P1 = StateKey("one.usage", 7, UOW_KEY, usage(UOW_KEY, "problem", "p1"))
+P2 = StateKey("one.usage", 7, UOW_KEY, usage(UOW_KEY, "problem", "p2"))
+# Keys a render reads: the learner's own state per block, all learners' per block, the learner's per
+# block type and across courses (empty course key), an aside's, and state of several runs and learners.
+KEYS_OF_SEVERAL_SCOPES = [
+    P1,
+    P2,
+    StateKey("all.usage", ALL_LEARNERS, UOW_KEY, P1.block_key),
+    StateKey("one.type", 7, "", "problem"),
+    StateKey("one.all", 7, "", ""),
+    StateKey("one.usage", 7, UOW_KEY, f"aside-usage-v2:{P1.block_key}::lc_test_aside"),
+    StateKey("one.usage", 8, UOW_KEY, P1.block_key),
+    StateKey("one.usage", 7, OTHER_COURSE, usage(OTHER_COURSE, "problem", "p1")),
+]
+
+
+def test_a_store_merges_changes_and_deleted_removes_a_field(store):
+    store.save({P1: {"attempts": 1, "score": 0.5, "answers": {"q": ["é", None]}}})
+    store.save({P1: {"attempts": 2, "score": DELETED, "never": DELETED}, P2: {"seen": True}})
+    assert store.load([P1, P2, P1]) == {P1: {"attempts": 2, "answers": {"q": ["é", None]}}, P2: {"seen": True}}
+    assert store.load([StateKey("one.usage", 9, UOW_KEY, P1.block_key)]) == {}
+
+
+def test_keys_of_several_scopes_learners_and_runs_are_kept_apart(store):
+    store.save({key: {"i": i} for i, key in enumerate(KEYS_OF_SEVERAL_SCOPES)})
+    assert store.load(KEYS_OF_SEVERAL_SCOPES) == {key: {"i": i} for i, key in enumerate(KEYS_OF_SEVERAL_SCOPES)}
+    for i, key in enumerate(KEYS_OF_SEVERAL_SCOPES):
+        assert store.load([key]) == {key: {"i": i}}
+    assert stored_count(store) == len(KEYS_OF_SEVERAL_SCOPES)
+
+
+def test_nothing_to_load_save_or_lock_costs_no_query(store, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert store.load([]) == {}
+        store.save({})
+        assert store.lock([]) == {}
+        store.drop_empty([])
+
+
+def test_lock_returns_the_stored_state_and_creates_a_missing_row_empty(store, django_assert_num_queries):
+    store.save({P1: {"attempts": 2}})
+    with django_assert_num_queries(1):  # SELECT ... FOR UPDATE (plain on SQLite)
+        assert store.lock([P1]) == {P1: {"attempts": 2}}
+    with django_assert_num_queries(3):  # the locking read, the upsert creating the row, the locking read again
+        assert store.lock([P2, P2]) == {P2: {}}
+    store.save({P2: {"seen": True}})
+    assert store.load([P1, P2]) == {P1: {"attempts": 2}, P2: {"seen": True}}
+
+
+def test_drop_empty_deletes_only_what_lock_left_empty(store, django_assert_num_queries):
+    summary = StateKey("all.usage", ALL_LEARNERS, UOW_KEY, P1.block_key)
+    store.lock([P1, P2, summary])
+    store.save({P2: {"seen": True}})
+    with django_assert_num_queries(tables_of(store)):
+        store.drop_empty([P1, P2, summary])
+    assert store.load([P1, P2, summary]) == {P2: {"seen": True}}
+    assert stored_count(store) == 1
+
+
+def test_a_learners_clicks_are_stored_and_read_back_through_the_configured_store(store, uow_course, author):
+    with api.unit_of_work():
+        runtime = api.get_runtime(author, course_key=UOW_KEY)
+        assert type(runtime.learner.store) is type(store)
+        assert click(runtime) == {"clicks": 1, "total": 1}
+    with api.unit_of_work():
+        assert click(api.get_runtime(author, course_key=UOW_KEY)) == {"clicks": 2, "total": 2}
+    block = api.get_runtime(author, course_key=UOW_KEY).get_block(COUNTER_A)
+    assert (block.clicks, block.total_clicks) == (2, 2)
+    own, summary = StateKey("one.usage", author.id, UOW_KEY, COUNTER_A), StateKey("all.usage", 0, UOW_KEY, COUNTER_A)
+    assert store.load([own, summary]) == {own: {"clicks": 2}, summary: {"total_clicks": 2}}
+    assert stored_count(store) == 2
 
 
 def test_stores_of_one_kind_share_a_units_buffer():

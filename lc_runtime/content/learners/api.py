@@ -1,9 +1,21 @@
 """
-Learner data: learner-scoped state and its stores, learners' Variants and partition groups.
+Learner data: learner-scoped state and its stores (ours, and edx-platform's StudentModule table),
+learners' Variants and partition groups, and the cutover of edx-platform's learner data.
 
 The one door into :mod:`lc_runtime.content.learners`.
 """
 
+from lc_runtime.content.learners.cutover import (
+    SELECTED_STATE_TYPES,
+    CutoverCounts,
+    CutoverError,
+    CutoverPlan,
+    CutoverResult,
+    CutoverSelector,
+    DatabaseSource,
+    JsonLinesSource,
+    cutover_learner_data,
+)
 from lc_runtime.content.learners.state import (
     ALL_LEARNERS,
     DELETED,
@@ -16,6 +28,7 @@ from lc_runtime.content.learners.state import (
     get_preview_state_store,
     merged_state,
 )
+from lc_runtime.content.learners.student_module import StudentModuleStateStore, student_module_model
 from lc_runtime.content.learners.variants import (
     NewPartitionGroup,
     NewVariant,
@@ -32,22 +45,34 @@ from lc_runtime.content.learners.variants import (
     replace_variant,
     reread_variant,
     set_partition_group,
+    store_partition_groups_of_learners,
+    store_variants_of_learners,
     variants_of_selector,
 )
 
 __all__ = [
     "ALL_LEARNERS",
     "DELETED",
+    "SELECTED_STATE_TYPES",
     "CacheLearnerStateStore",
+    "CutoverCounts",
+    "CutoverError",
+    "CutoverPlan",
+    "CutoverResult",
+    "CutoverSelector",
+    "DatabaseSource",
     "DjangoLearnerStateStore",
+    "JsonLinesSource",
     "LearnerStateStore",
     "LockingLearnerStateStore",
     "NewPartitionGroup",
     "NewVariant",
     "StateKey",
     "StoredVariant",
+    "StudentModuleStateStore",
     "create_partition_groups",
     "create_variants",
+    "cutover_learner_data",
     "get_learner_state_store",
     "get_preview_state_store",
     "learner_partition_groups",
@@ -61,5 +86,8 @@ __all__ = [
     "replace_variant",
     "reread_variant",
     "set_partition_group",
+    "store_partition_groups_of_learners",
+    "store_variants_of_learners",
+    "student_module_model",
     "variants_of_selector",
 ]

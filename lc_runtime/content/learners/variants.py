@@ -299,3 +299,116 @@ def learners_by_partition(course_key: CourseKey) -> dict[int, dict[int, list[int
     for partition_id, group_id, user_id in rows.values_list("partition_id", "group_id", "user_id"):
         found.setdefault(partition_id, {}).setdefault(group_id, []).append(user_id)
     return found
+
+
+# ---- many learners at once (the cutover from edx-platform: lc_runtime.content.learners.cutover)
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What a bulk write found for each row asked for: created by it, already stored as asked, or stored otherwise."""
+
+    created: frozenset = frozenset()
+    present: frozenset = frozenset()
+    different: frozenset = frozenset()
+
+
+def store_variants_of_learners(
+    course_key: CourseKey, variants: dict[tuple[int, int], NewVariant], token: str
+) -> BulkOutcome:
+    """
+    Store ``{(user_id, selector_entity_id): NewVariant}`` where the learner has no Variant of that selector.
+
+    A stored Variant is never replaced: one showing the same members is ``present``, any other
+    ``different``. At most three queries whatever the number (a shared-locking read of what is stored,
+    an INSERT skipping rows stored meanwhile, a shared-locking re-read), inside the caller's transaction.
+    Rows are inserted by learner, then selector: for each learner, the order of its own requests.
+    """
+    if not variants:
+        return BulkOutcome()
+    key = str(course_key)
+
+    def stored() -> dict[tuple[int, int], StoredVariant]:
+        rows = _shared_locking_read(LearnerVariant.objects.filter(
+            course_key=key, user_id__in=sorted({user for user, _ in variants}),
+            selector_id__in=sorted({selector for _, selector in variants}),
+        ))
+        return {(row.user_id, row.selector_id): _stored(row) for row in rows}
+
+    def same(row: StoredVariant, new: NewVariant) -> bool:
+        return [list(e) for e in row.entities] == [list(e) for e in new.entities] and row.group_id == new.group_id
+
+    with transaction.atomic():
+        before = stored()
+        missing = sorted(wanted for wanted in variants if wanted not in before)
+        after = before
+        if missing:
+            LearnerVariant.objects.bulk_create(
+                [
+                    LearnerVariant(
+                        selector_id=selector, user_id=user, course_key=key, entities=list(new.entities),
+                        selector_version_id=new.selector_version_id, rules_version_id=new.rules_version_id,
+                        group_id=new.group_id, generation=new.generation, writer_token=token,
+                    )
+                    for user, selector in missing
+                    for new in [variants[(user, selector)]]
+                ],
+                ignore_conflicts=True,
+            )
+            after = stored()
+    created, present, different = set(), set(), set()
+    for wanted, new in variants.items():
+        row = after.get(wanted)
+        if row is not None and wanted not in before and row.writer_token == token:
+            created.add(wanted)
+        elif row is not None and same(row, new):
+            present.add(wanted)
+        else:
+            different.add(wanted)
+    return BulkOutcome(frozenset(created), frozenset(present), frozenset(different))
+
+
+def store_partition_groups_of_learners(
+    course_key: CourseKey, groups: dict[tuple[int, int], int], token: str
+) -> BulkOutcome:
+    """
+    Store ``{(user_id, partition_id): group_id}`` where the learner has no group in that partition.
+
+    A stored group is never changed: the same group is ``present``, another ``different``. At most three
+    queries whatever the number, as :func:`store_variants_of_learners`.
+    """
+    if not groups:
+        return BulkOutcome()
+    key = str(course_key)
+
+    def stored() -> dict[tuple[int, int], PartitionGroup]:
+        rows = _shared_locking_read(PartitionGroup.objects.filter(
+            course_key=key, user_id__in=sorted({user for user, _ in groups}),
+            partition_id__in=sorted({partition for _, partition in groups}),
+        ))
+        return {(row.user_id, row.partition_id): row for row in rows}
+
+    with transaction.atomic():
+        before = stored()
+        missing = sorted(wanted for wanted in groups if wanted not in before)
+        after = before
+        if missing:
+            PartitionGroup.objects.bulk_create(
+                [
+                    PartitionGroup(user_id=user, course_key=key, partition_id=partition,
+                                   group_id=groups[(user, partition)], writer_token=token)
+                    for user, partition in missing
+                ],
+                ignore_conflicts=True,
+            )
+            after = stored()
+    created, present, different = set(), set(), set()
+    for wanted, group_id in groups.items():
+        row = after.get(wanted)
+        if row is not None and wanted not in before and row.writer_token == token:
+            created.add(wanted)
+        elif row is not None and row.group_id == group_id:
+            present.add(wanted)
+        else:
+            different.add(wanted)
+    return BulkOutcome(frozenset(created), frozenset(present), frozenset(different))
