@@ -66,6 +66,13 @@ class SelectionContext:
     pool's version and a per-deployment secret, so the same inputs always make the same choice.
     ``partition_group(partition_id)`` answers the learner's group in a partition that
     :meth:`Selector.partitions_used` declared (assigned and stored by the runtime beforehand).
+
+    ``block_of(key)`` is the block of this course run that ``key`` names (a usage key, or an
+    ``i4x://`` location as old OLX writes them) as this learner has it: built in the learner's runtime,
+    their state loaded (the runtime loads the state of every block :meth:`Selector.sources` names, for a
+    whole batch of selectors at once); None when the run has no such block or the learner may not reach
+    it. ``member_of(key)`` is the block a key names as a :class:`PoolMember` (None when the run has none),
+    for a selector that shows blocks from outside its pool.
     """
 
     course_key: str
@@ -76,6 +83,9 @@ class SelectionContext:
     events: list[tuple[str, dict]] = field(default_factory=list)
     usage_key_of: Callable[[PoolMember], str] = str
     descendants_of: Callable[[PoolMember], list[str]] = lambda _member: []
+    # For selectors that read other blocks (``Selector.sources``): a block of the course by its key.
+    block_of: Callable[[str], XBlock | None] = lambda _key: None
+    member_of: Callable[[str], PoolMember | None] = lambda _key: None
 
     def partition_group(self, partition_id: int) -> int | None:
         """The learner's group in a partition the plugin declared, or None (anonymous, or no such partition)."""
@@ -99,7 +109,8 @@ class Selector:
     - ``default_display_name``.
 
     Implement :meth:`get_or_create_variant_for_user`; override :meth:`partitions_used` if the choice
-    depends on user partitions, and :meth:`member_label` to label pool members for authors.
+    depends on user partitions, :meth:`sources` if it reads other blocks, and :meth:`member_label` to
+    label pool members for authors.
     """
 
     type_name: ClassVar[str] = ""
@@ -108,6 +119,16 @@ class Selector:
     default_display_name: ClassVar[str] = "Selector"
     # Whether learners may ask for a new draw (the block's own setting decides when it has one).
     reset_field: ClassVar[str | None] = None
+    # False for a selector whose choice follows what can change at any moment (the learner's state of
+    # other blocks, as ``conditional``): its Variant is computed again in every unit of work (every
+    # request), with ``previous`` None, and never stored (ADR 0022).
+    stores_variants: ClassVar[bool] = True
+    # Child elements of the selector's OLX element that are part of its rules (kept in its proxy's OLX),
+    # not members of its pool: ``<show>`` of a ``conditional``.
+    rules_child_tags: ClassVar[tuple[str, ...]] = ()
+    # Classes put before the runtime's selector XBlock base in this selector's XBlock class: its own views
+    # or OLX reading and writing, for selectors whose element is more than attributes.
+    block_mixins: ClassVar[tuple[type, ...]] = ()
 
     def partitions_used(self, block: XBlock) -> Sequence[Mapping[str, Any]]:
         """The user partitions (as in the course policy: ``id``, ``scheme``, ``groups``) this selector reads."""
@@ -126,6 +147,15 @@ class Selector:
         ``context.publish``. Must be deterministic given its inputs.
         """
         raise NotImplementedError
+
+    def sources(self, block: XBlock) -> Sequence[str]:
+        """
+        The keys of the blocks whose learner state the choice reads (through ``context.block_of``).
+
+        The runtime loads their state before calling :meth:`get_or_create_variant_for_user`, in one query
+        for every selector of a unit.
+        """
+        return ()
 
     def member_label(self, block: XBlock, member: PoolMember) -> str:
         """How authors see a pool member labelled in draft previews (e.g. its group)."""

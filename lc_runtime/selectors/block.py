@@ -29,6 +29,10 @@ class SelectorBlock(XBlock):
 
     has_children = True
     selector: Selector  # set on each plugin's subclass
+    # Child elements of the selector's element that belong to its rules (Selector.rules_child_tags).
+    rules_child_tags: tuple[str, ...] = ()
+    # Attributes its parse_xml reads that are not field names (the importer does not warn about them).
+    olx_attributes: tuple[str, ...] = ()
 
     display_name = String(scope=Scope.settings, default=None)
     # Attributes of the selector's element that no field reads, kept so that export gives them back.
@@ -118,9 +122,12 @@ def block_class_for(selector_class: type[Selector]) -> type[SelectorBlock]:
         "selector": selector_class(),
         "__module__": selector_class.__module__,
         "__doc__": f"The {selector_class.type_name} selector as an XBlock.",
+        # What the OLX importer asks of the class: child elements it keeps in the rules (not the pool).
+        "rules_child_tags": tuple(selector_class.rules_child_tags),
         **{name: declared for name, declared in selector_class.fields.items()},
     }
-    return type(f"{selector_class.__name__}Block", (SelectorBlock,), attributes)
+    bases = (*selector_class.block_mixins, SelectorBlock)
+    return type(f"{selector_class.__name__}Block", bases, attributes)
 
 
 def selector_block_classes() -> dict[str, type[SelectorBlock]]:

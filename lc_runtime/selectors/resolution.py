@@ -7,6 +7,10 @@ unit costs a fixed number of queries whatever its number of selectors and their 
 read of the learner's Variants (once per runtime), one of its partition groups (once, when a
 selector uses partitions), and on a first visit one INSERT and one locking re-read for each of
 those. Nested selectors (a selector inside a pool member) resolve in a further batch when reached.
+
+Selectors that store no Variant (``Selector.stores_variants`` False: ``conditional``) are computed again
+in each unit of work, after the stored ones of their batch, from the learner's state of the blocks they
+name (``Selector.sources``), loaded for the whole batch in one query at most (ADR 0022).
 """
 
 from __future__ import annotations
@@ -18,11 +22,15 @@ from typing import Any
 from opaque_keys.edx.keys import CourseKey
 from xblock.core import XBlock
 
+from lc_runtime.blocks.scopes import learner_scopes
 from lc_runtime.content.courses.api import BlockRecord, BlockRef, CourseTree
 from lc_runtime.content.learners import api as learner_data
 from lc_runtime.content.learners.api import NewPartitionGroup, NewVariant, StoredVariant
+from lc_runtime.fielddata.learner import LearnerFieldData
+from lc_runtime.fielddata.unit_of_work import current_unit
 from lc_runtime.selectors.base import PoolMember, SelectionContext, Selector, Variant
 from lc_runtime.selectors.seeds import seeded_random
+from lc_runtime.selectors.split_test import child_of_location
 
 __all__ = ["PARTITION_ASSIGNED_EVENT", "VariantResolver"]
 
@@ -56,6 +64,7 @@ class VariantResolver:
         persist: bool = True,
         partition_overrides: Mapping[int, int] | None = None,
         is_reachable: Callable[[BlockRef], bool] | None = None,
+        preload_state: Callable[[list[XBlock]], None] | None = None,
     ) -> None:
         self.tree, self.course_key, self.user_id = tree, course_key, user_id
         # What the learner may reach (the outline processors' say): a selector they cannot reach is not
@@ -68,16 +77,22 @@ class VariantResolver:
         self._overrides = dict(partition_overrides or {})
         # What the runtime lends: building blocks, naming them, and sending their events.
         self._load_block, self._usage_key_of, self._publish = load_block, usage_key_of, publish
+        # Loading the learner state of blocks that computed selectors read, all in one go.
+        self._preload_state = preload_state or _preload_learner_state
         self._token = learner_data.new_writer_token()
         self._chosen: dict[BlockRef, list[BlockRef]] = {}
         self._variants: dict[int, StoredVariant] | None = None
         self._groups: dict[int, int] | None = None
+        # Computed selectors (stores_variants False): the unit of work each choice was made in (made again
+        # in the next one), and those being computed now (seen as showing nothing while they are).
+        self._computed_in: dict[BlockRef, Any] = {}
+        self._computing: set[BlockRef] = set()
 
     # ---- what the runtime asks
 
     def children_of(self, proxy: BlockRecord) -> list[BlockRef]:
         """The pool members ``proxy``'s selector shows this learner, in order (resolving them if needed)."""
-        if proxy.ref not in self._chosen:
+        if not self._is_chosen(proxy.ref):
             batch = self._reachable_unresolved(proxy)
             self._resolve(batch if proxy.ref in {record.ref for record in batch} else [proxy, *batch])
         return self._chosen[proxy.ref]
@@ -158,13 +173,22 @@ class VariantResolver:
             if not self._is_reachable(record.ref):
                 continue
             if record.pool_entity_id is not None:
-                if record.ref in self._chosen:
+                if self._is_chosen(record.ref):
                     stack.extend(blocks[ref] for ref in self._chosen[record.ref])
                 else:
                     found.append(record)
                 continue
             stack.extend(blocks[ref] for ref in record.children if ref in blocks)
         return found
+
+    def _is_chosen(self, ref: BlockRef) -> bool:
+        """True when what the selector shows is known: chosen (a computed one: in this unit of work)."""
+        if ref not in self._chosen:
+            return False
+        if ref in self._computing or ref not in self._computed_in:
+            return True
+        unit = current_unit()
+        return unit is not None and self._computed_in[ref] is unit
 
     def _stored_variants(self) -> dict[int, StoredVariant]:
         if self._variants is None:
@@ -201,7 +225,26 @@ class VariantResolver:
             partition_groups=self._groups or {},
             usage_key_of=lambda member: self._usage_key_of(member.ref),
             descendants_of=self._descendant_keys,
+            block_of=self._block_of,
+            member_of=self._member_of,
         )
+
+    def _ref_of(self, key: str) -> BlockRef | None:
+        """The block of this run that ``key`` (a usage key, or an ``i4x://`` location) names, if any."""
+        block_type, block_id = child_of_location(str(key).strip())
+        ref = (block_type, block_id)
+        return ref if block_type is not None and ref in self.tree.blocks else None
+
+    def _member_of(self, key: str) -> PoolMember | None:
+        ref = self._ref_of(key)
+        return PoolMember(self.tree.blocks[ref].entity_id, *ref) if ref is not None else None
+
+    def _block_of(self, key: str) -> XBlock | None:
+        """The block ``key`` names, as the learner may reach it (else None), built with their state."""
+        ref = self._ref_of(key)
+        if ref is None or not self._is_reachable(ref) or not self.is_visible(self.tree.blocks[ref]):
+            return None
+        return self._load_block(ref)
 
     def _descendant_keys(self, member: PoolMember) -> list[str]:
         return [self._usage_key_of(record.ref) for record in self.tree.descendants(member.ref)[1:]]
@@ -271,7 +314,6 @@ class VariantResolver:
     # ---- resolving a batch
 
     def _resolve(self, batch: list[BlockRecord]) -> None:
-        stored_variants = self._stored_variants()
         loaded = [(record, self._load_block(record.ref)) for record in batch]
         needs: dict[int, tuple[Mapping[str, Any], XBlock]] = {}
         for _record, block in loaded:
@@ -279,7 +321,43 @@ class VariantResolver:
                 needs.setdefault(partition["id"], (partition, block))
         if needs:
             self._assign_partitions(needs)
+        computed = [(record, block) for record, block in loaded if not block.selector.stores_variants]
+        stored = [(record, block) for record, block in loaded if block.selector.stores_variants]
+        if stored:
+            self._resolve_stored(stored)
+        if computed:  # after the stored ones: what they read may sit in those selectors' Variants
+            self._resolve_computed(computed)
 
+    def _resolve_computed(self, loaded: list[tuple[BlockRecord, XBlock]]) -> None:
+        """Compute what each selector of ``loaded`` shows now, from the learner's state of its sources."""
+        refs = [record.ref for record, _block in loaded]
+        for ref in refs:  # a selector reading itself (or another of the batch) sees it show nothing meanwhile
+            self._chosen[ref] = []
+            self._computing.add(ref)
+        try:
+            sources = {}
+            for _record, block in loaded:
+                for key in block.selector.sources(block):
+                    ref = self._ref_of(key)
+                    if ref is not None and ref not in sources and self._is_reachable(ref):
+                        sources[ref] = self._load_block(ref)
+            if sources:
+                self._preload_state(list(sources.values()))
+            unit = current_unit()
+            for record, block in loaded:
+                selector = block.selector
+                context = self._context(record, selector, 0)
+                variant = selector.get_or_create_variant_for_user(
+                    self.user_id, block=block, pool=self._pool(record), previous=None, context=context
+                )
+                self._chosen[record.ref] = self._visible(variant.members)
+                self._computed_in[record.ref] = unit
+                self._send(block, context.events)
+        finally:
+            self._computing.difference_update(refs)
+
+    def _resolve_stored(self, loaded: list[tuple[BlockRecord, XBlock]]) -> None:
+        stored_variants = self._stored_variants()
         pending: list[_Pending] = []
         for record, block in loaded:
             selector = block.selector
@@ -323,6 +401,20 @@ class VariantResolver:
                 replacing=item.previous,
             )
             self._settle(item.record, item.block, now, item.events)
+
+
+def _preload_learner_state(blocks: list[XBlock]) -> None:
+    """Load the learner state of ``blocks`` (their own, not their children's) in one store call."""
+    by_learner: dict[int, tuple[LearnerFieldData, list]] = {}
+    for block in blocks:
+        learner = getattr(block.runtime, "learner", None)
+        if not isinstance(learner, LearnerFieldData):
+            continue
+        scope_ids = block.scope_ids
+        triple = (str(scope_ids.usage_id), scope_ids.block_type, learner_scopes(type(block)))
+        by_learner.setdefault(id(learner), (learner, []))[1].append(triple)
+    for learner, triples in by_learner.values():
+        learner.preload(learner.keys_for_blocks(triples))
 
 
 def _assignment_event(partition: Mapping[str, Any], group_id: int) -> dict:
