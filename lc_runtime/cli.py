@@ -13,6 +13,7 @@ The ``lc-runtime`` command.
     lc-runtime roles grant KEY USERNAME ROLE | revoke KEY USERNAME ROLE | list KEY   (each with --json)
     lc-runtime groups assign KEY USERNAME --partition ID --group ID | remove KEY USERNAME --partition ID
                       | list KEY [--partition ID]   (each with --json)
+    lc-runtime cutover-state KEY [--from-jsonl PATH] [--copy-state] [--batch-size N] [--json]
 
 It runs with ``lc_runtime.standalone.settings`` unless ``DJANGO_SETTINGS_MODULE`` names others, and
 brings that database up to date first. ``--user NAME`` names a Django user, created (as a learner)
@@ -685,6 +686,69 @@ def cmd_groups(args) -> int:
     return 0
 
 
+class _RowProgress(_Progress):
+    """A cutover's progress on a terminal: the source rows read so far, by kind (silent elsewhere)."""
+
+    def __init__(self, label: str, *, stream=None) -> None:
+        super().__init__(label, stream=stream)
+        self.by_kind: dict[str, int] = {}
+
+    def __call__(self, tag: str) -> None:
+        self.by_kind[tag] = self.by_kind.get(tag, 0) + 1
+        super().__call__(tag)
+
+    def _counts(self) -> str:
+        return ", ".join(f"{count} {kind} rows" for kind, count in self.by_kind.items()) or "0 rows"
+
+
+def add_cutover_state_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``cutover-state`` (for a management command to share)."""
+    parser.add_argument("course_key", help="a course run already imported and published in lc-runtime")
+    parser.add_argument(
+        "--from-jsonl", metavar="PATH",
+        help="read edx-platform's rows from this JSON-lines export instead of its tables in the database "
+             "(README: the line shapes)",
+    )
+    parser.add_argument(
+        "--copy-state", action="store_true",
+        help="also copy each StudentModule row's state into lc-runtime's learner-state store (for runs that do "
+             "not read StudentModule itself)",
+    )
+    parser.add_argument("--batch-size", type=int, default=500, metavar="N",
+                        help="source rows written per transaction (default 500)")
+    parser.add_argument("--json", action="store_true", help="print the counts as JSON")
+
+
+def _describe_counts(counts) -> str:
+    skipped = sum(counts.skipped.values())
+    return f"{counts.created} created, {counts.present} already present, {skipped} skipped"
+
+
+def cmd_cutover_state(args) -> int:
+    from lc_runtime import api
+
+    progress = _RowProgress(f"Cutover of {args.course_key}")
+    try:
+        result = api.cutover_learner_state(
+            args.course_key, from_jsonl=args.from_jsonl, copy_state=args.copy_state, batch_size=args.batch_size,
+            progress=progress,
+        )
+    finally:
+        progress.done()
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return 0
+    kinds = [("Variants", result.variants), ("partition groups", result.partition_groups)]
+    if result.state is not None:
+        kinds.append(("state", result.state))
+    print(f"Cutover of {result.course_key} from {result.source}: "
+          + "; ".join(f"{label} {_describe_counts(counts)}" for label, counts in kinds))
+    for label, counts in kinds:
+        for reason, count in sorted(counts.skipped.items()):
+            print(f"  skipped {count} {label}: {reason}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lc-runtime", description="Courses in Learning Core, served as XBlocks.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -705,6 +769,14 @@ def build_parser() -> argparse.ArgumentParser:
         p = commands.add_parser(name, help=help_text)
         add_arguments(p)
         p.set_defaults(func=function)
+
+    p = commands.add_parser(
+        "cutover-state",
+        help="bring edx-platform's learner data of a course run (item bank selections, experiment groups, "
+             "optionally state) into lc-runtime",
+    )
+    add_cutover_state_arguments(p)
+    p.set_defaults(func=cmd_cutover_state)
 
     p = commands.add_parser("publish", help="publish a course run's draft changes")
     p.add_argument("course_key")
@@ -756,7 +828,7 @@ def known_error_message(exc: Exception) -> str | None:
 
     known = (
         api.CourseNotFound, api.CourseNotPublished, api.InvalidKey, api.OlxError, api.CourseRunError, api.NotASelector,
-        api.UnknownRole, api.UnknownGroup,
+        api.UnknownRole, api.UnknownGroup, api.CutoverError,
     )
     if isinstance(exc, NoSuchUsage):
         return f"no such block: {exc}"
