@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from opaque_keys.edx.keys import CourseKey
 
 from lc_runtime.conf import get_setting, import_object
 
@@ -33,7 +34,7 @@ def anonymous_user_id(user, course_key) -> str:
     host_function = get_setting("ANONYMOUS_USER_ID")
     authenticated = user is not None and user.is_authenticated
     if host_function and authenticated:
-        return str(import_object(host_function)(user, course_key))
+        return str(import_object(host_function)(user, _course_key(course_key)))
     return default_anonymous_user_id(user.id if authenticated else None, str(course_key))
 
 
@@ -59,3 +60,8 @@ def user_by_anonymous_id(anonymous_id: str | None, course_key) -> Any:
 def _default_ids_of(course_key: str) -> dict[str, int]:
     user_ids = get_user_model().objects.values_list("id", flat=True).iterator()
     return {default_anonymous_user_id(user_id, course_key): user_id for user_id in user_ids}
+
+
+def _course_key(course_key) -> CourseKey:
+    """Host functions get a ``CourseKey``, as edx-platform's do, whatever the caller held."""
+    return course_key if isinstance(course_key, CourseKey) else CourseKey.from_string(str(course_key))

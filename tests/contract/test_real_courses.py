@@ -9,8 +9,10 @@ done, so nothing leaks into other tests. The walk starts at the course root and 
 a learner, and what it rendered (or the error it raised) is kept for the tests to check.
 
 Selectors (split_test, library_content) show a learner its Variant; the walk also visits the rest of
-their pools, so every block renders. Third-party types not installed here (azure_media_services,
-openassessment, edx_sga, ...) render as a placeholder notice.
+their pools, so every block renders. The third-party blocks of the ``[blocks]`` extra render as
+themselves where installed (``make test`` installs them), except edx_sga, whose package imports
+edx-platform and so renders a notice that says so; types with no package (azure_media_services, rate,
+library_sourced) render as a placeholder notice.
 
 Sandbox: Python in capa problems runs only with ``LC_RUNTIME["UNSAFE_CODE_EXECUTION"]`` (off in the
 test settings) or a configured codejail (none here). A problem with a Python ``<script>`` runs it when
@@ -21,8 +23,10 @@ problems render. Every other problem renders without capa's error banners.
 
 from __future__ import annotations
 
+import importlib.util
 import traceback
 from collections import Counter
+from importlib.metadata import entry_points
 from dataclasses import dataclass, field
 
 import pytest
@@ -31,7 +35,7 @@ from django.core.cache import caches
 from django.db import transaction
 
 from lc_runtime import api
-from lc_runtime.blocks.placeholder import PlaceholderBlock
+from lc_runtime.blocks.placeholder import PlaceholderBlock, UnavailableBlock
 from lc_runtime.content.roles.api import STAFF, grant_role
 from lc_runtime.olx.parsing import parse_olx
 from tests.conftest import shared_olx
@@ -44,6 +48,19 @@ SANDBOX_OFF_CAUSE = "safe_exec has not been configured for Python"
 REAL_TYPES = {
     "html", "problem", "video", "poll", "survey", "done", "discussion", "word_cloud", "annotatable", "lti",
 }
+
+
+def third_party(block_type: str, module: str, class_name: str) -> str:
+    """The class a third-party type renders as: its own where its package is installed, else the placeholder."""
+    if importlib.util.find_spec(module) is None:
+        return "PlaceholderBlock"
+    REAL_TYPES.add(block_type)
+    return class_name
+
+
+# Installed, but its package imports edx-platform's modules: a notice says which (docs/blocks.md).
+NEEDS_EDX_PLATFORM = {"edx_sga"}
+
 @dataclass(frozen=True)
 class Expected:
     """What one course imports and renders as."""
@@ -91,7 +108,7 @@ EXPECTED: dict[str, Expected] = {
             ("discussion", "DiscussionXBlock"): 2,
             ("word_cloud", "WordCloudBlock"): 1,
             ("split_test", "SplitTestSelectorBlock"): 30,
-            ("openassessment", "PlaceholderBlock"): 1,
+            ("openassessment", third_party("openassessment", "openassessment", "OpenAssessmentBlock")): 1,
         },
         needs_sandbox={
             "1977e51ee7e04d3a99cb0eb4e526834e",
@@ -125,12 +142,12 @@ EXPECTED: dict[str, Expected] = {
             ("split_test", "SplitTestSelectorBlock"): 2,
             ("library_content", "LibraryContentSelectorBlock"): 2,
             ("library_sourced", "PlaceholderBlock"): 1,
-            ("lti_consumer", "PlaceholderBlock"): 1,
-            ("edx_sga", "PlaceholderBlock"): 1,
-            ("google-calendar", "PlaceholderBlock"): 1,
-            ("google-document", "PlaceholderBlock"): 1,
+            ("lti_consumer", third_party("lti_consumer", "lti_consumer", "LtiConsumerXBlock")): 1,
+            ("edx_sga", "UnavailableBlock" if importlib.util.find_spec("edx_sga") else "PlaceholderBlock"): 1,
+            ("google-calendar", third_party("google-calendar", "google_drive", "GoogleCalendarBlock")): 1,
+            ("google-document", third_party("google-document", "google_drive", "GoogleDocumentBlock")): 1,
             ("rate", "PlaceholderBlock"): 1,
-            ("scorm", "PlaceholderBlock"): 1,
+            ("scorm", third_party("scorm", "openedxscorm", "ScormXBlock")): 1,
         },
         needs_sandbox=set(),
     ),
@@ -270,12 +287,24 @@ def test_units_render_their_children_in_order(course):
 
 
 def test_unknown_block_types_render_a_placeholder_notice(course):
-    placeholders = [b for b in course.rendered() if b.is_placeholder]
-    assert placeholders
-    for block in placeholders:
-        assert f"No XBlock is installed for the block type <code>{block.block_type}</code>" in block.html
-        assert f'<div class="lc-placeholder" data-block-type="{block.block_type}">' in block.html
+    for block in course.rendered():
+        if not block.is_placeholder:
+            continue
+        if block.class_name == UnavailableBlock.__name__:
+            assert block.block_type in NEEDS_EDX_PLATFORM
+            assert f'<div class="lc-placeholder lc-unavailable" data-block-type="{block.block_type}">' in block.html
+            assert "which only edx-platform provides" in block.html
+        else:
+            assert f"No XBlock is installed for the block type <code>{block.block_type}</code>" in block.html
+            assert f'<div class="lc-placeholder" data-block-type="{block.block_type}">' in block.html
         assert block.olx.startswith(f"<{block.block_type}")  # the OLX is kept for export
+
+
+def test_no_block_of_an_installed_package_renders_as_a_placeholder(course):
+    installed_types = {entry_point.name for entry_point in entry_points(group="xblock.v1")}
+    for block in course.rendered():
+        if block.is_placeholder and block.block_type not in NEEDS_EDX_PLATFORM:
+            assert block.block_type not in installed_types, block.usage_key
 
 
 def test_installed_block_types_render_with_their_real_classes(course):

@@ -76,3 +76,61 @@ class FragileBlock(XBlock):
         if self.fail_view == "yes":
             raise RuntimeError("the view failed after writing")
         return Fragment(f"<p>fragile, visit {self.visits}</p>")
+
+
+@XBlock.wants("weather")
+@XBlock.needs(
+    "user", "user_state", "rebind_user", "publish", "completion", "partitions", "teams", "teams_configuration",
+    "mako", "i18n",
+)
+class ServicesProbeBlock(XBlock):
+    """Reaches each host service the way third-party blocks do, so tests can see what each answers."""
+
+    display_name = String(scope=Scope.settings, default="Services probe")
+    clicks = Integer(scope=Scope.user_state, default=0)
+
+    def student_view(self, context=None):
+        weather = self.runtime.service(self, "weather")
+        html = self.runtime.service(self, "mako").render_template(
+            "services_probe.html",
+            {"clicks": self.clicks, "forecast": weather.forecast() if weather else "",
+             "_": self.runtime.service(self, "i18n").gettext},
+        )
+        return Fragment(html)
+
+    @XBlock.json_handler
+    def click(self, data, suffix=""):
+        self.clicks += 1
+        self.runtime.service(self, "publish").publish(self, "completion", {"completion": 1.0})
+        return {"clicks": self.clicks}
+
+    @XBlock.json_handler
+    def read_state_of(self, data, suffix=""):
+        """Another learner's state of a block (the staff side of ORA2 and edx-sga)."""
+        return self.runtime.service(self, "user_state").get_state_as_dict(data["username"], self.scope_ids.usage_id)
+
+    @XBlock.json_handler
+    def click_for(self, data, suffix=""):
+        """Act for another learner, as a grader's callback does after ``rebind_user``."""
+        from django.contrib.auth import get_user_model
+
+        real_user = get_user_model().objects.get(username=data["username"])
+        self.runtime.service(self, "rebind_user").rebind_noauth_module_to_user(self, real_user)
+        self.clicks += 1
+        return {"clicks": self.clicks, "user_id": self.scope_ids.user_id}
+
+    @XBlock.json_handler
+    def describe(self, data, suffix=""):
+        user_service = self.runtime.service(self, "user")
+        anonymous_id = user_service.get_current_user().opt_attrs["edx-platform.anonymous_user_id"]
+        teams_configuration = self.runtime.service(self, "teams_configuration").get_teams_configuration(None)
+        completion = self.runtime.service(self, "completion")
+        return {
+            "anonymous_id": anonymous_id,
+            "found": getattr(user_service.get_user_by_anonymous_id(anonymous_id), "username", None),
+            "team": self.runtime.service(self, "teams").get_team(None, None, None),
+            "teamsets": list(teams_configuration.teamsets),
+            "tracking": completion.completion_tracking_enabled(),
+            "completion": completion.get_completions([self.scope_ids.usage_id]).get(self.scope_ids.usage_id),
+            "partitions": self.runtime.service(self, "partitions").course_partitions,
+        }
