@@ -800,8 +800,11 @@ def cutover_learner_state(
     :class:`CutoverError` (a missing table, a malformed export line) before writing anything.
     ``progress`` is called with ``"studentmodule"`` or ``"usercoursetag"`` for each row read.
 
-    >>> cutover_learner_state("course-v1:LcX+Demo+2026").variants.created
-    1000
+    >>> result = cutover_learner_state("course-v1:LcX+Sel+2026")   # 1,000 learners, two item banks, one experiment
+    >>> (result.variants.created, result.partition_groups.created)
+    (2000, 1000)
+    >>> cutover_learner_state("course-v1:LcX+Sel+2026").variants.present   # again: nothing changes
+    2000
     """
     key = _existing_run(course_key)
     if batch_size < 1:
