@@ -147,3 +147,33 @@ def test_ora2_refuses_a_malformed_submission_and_stores_nothing(ada):
     assert post_json(ada, ESSAY, "submit", {})[:2] == [False, "EBADARGS"]
     runtime = api.get_runtime(ada, course_key=HOST_KEY)
     assert runtime.get_block(ESSAY).submission_uuid is None
+
+
+@pytest.mark.parametrize(
+    ("module", "block_type", "block_id", "handler", "data", "answer"),
+    [
+        pytest.param(
+            "google_drive", "google-document", "doc", "publish_event",
+            {"event_type": "edx.googlecomponent.document.displayed", "url": "https://docs.google.com/x"},
+            {"result": "success"}, marks=installed("google_drive"),
+        ),
+        pytest.param(
+            "openedxscorm", "scorm", "package", "scorm_set_value",
+            {"name": "cmi.core.lesson_status", "value": "completed"},
+            {"result": "success", "completion_status": "completed"}, marks=installed("openedxscorm"),
+        ),
+    ],
+)
+def test_third_party_handlers_run_and_keep_their_state(ada, module, block_type, block_id, handler, data, answer):
+    key = usage(HOST_KEY, block_type, block_id)
+    assert post_json(ada, key, handler, data) == answer
+
+
+@installed("openedxscorm")
+def test_scorm_keeps_a_learners_values(ada, make_user):
+    key = usage(HOST_KEY, "scorm", "package")
+    assert post_json(ada, key, "scorm_get_value", {"name": "cmi.core.lesson_status"}) == {"value": "not attempted"}
+    post_json(ada, key, "scorm_set_value", {"name": "cmi.core.lesson_status", "value": "completed"})
+    assert post_json(ada, key, "scorm_get_value", {"name": "cmi.core.lesson_status"}) == {"value": "completed"}
+    bob = make_user("bob")
+    assert post_json(bob, key, "scorm_get_value", {"name": "cmi.core.lesson_status"}) == {"value": "not attempted"}
