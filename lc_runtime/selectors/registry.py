@@ -11,8 +11,8 @@ One broken plugin must not take every course down: a plugin that fails to load i
 out (blocks of its tags then render as placeholders that keep their OLX), and an ambiguous name or
 tag raises only where it is asked for. :func:`plugin_errors` lists what went wrong.
 
-The built-ins (``split_test``, ``randomize``, ``library_content``, ``itembank``) are registered in
-our own ``setup.cfg`` through the same group.
+The built-ins (``split_test``, ``randomize``, ``library_content``, ``itembank``, ``conditional``) are
+registered in our own ``setup.cfg`` through the same group.
 """
 
 from __future__ import annotations
