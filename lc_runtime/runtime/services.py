@@ -1,12 +1,15 @@
 """
 The services the runtime offers blocks, each with a safe default for use outside edx-platform.
 
+(The services of an LMS host, ``completion`` and ``user_state`` among them, are in
+:mod:`lc_runtime.runtime.host_services` and :mod:`lc_runtime.runtime.completion`.)
+
 =========================  ==================================================================
 service                    default behaviour
 =========================  ==================================================================
 ``user``                   the runtime's Django user, with edx-platform's ``opt_attrs`` keys; staff and
                            role from the user's course roles (``LC_RUNTIME["ROLES"]``)
-``i18n``                   Django's translation machinery
+``i18n``                   Django's translation machinery (the base of the per-block ``i18n``)
 ``settings``               ``settings.XBLOCK_SETTINGS[<block class name or block_settings_key>]``
 ``cache``                  Django's default cache
 ``request_cache``          a dict that lives as long as the runtime
@@ -15,7 +18,6 @@ service                    default behaviour
 ``sandbox``                Python in codejail as the host configures it, in-process only with
                            ``LC_RUNTIME["UNSAFE_CODE_EXECUTION"]``; the course's ``python_lib.zip``
 ``xqueue``                 no external grader configured (``interface`` is None)
-``completion``             tracking on: completions are published as events
 ``discussion_config_service``  discussions visible and read-only (no forum backend)
 ``call_to_action``         no calls to action
 =========================  ==================================================================
@@ -45,7 +47,6 @@ from lc_runtime.runtime.static_urls import replace_urls
 __all__ = [
     "CacheService",
     "CallToActionService",
-    "CompletionService",
     "DiscussionConfigService",
     "I18nService",
     "ReplaceURLService",
@@ -315,19 +316,6 @@ class XQueueService:
         if self.block is None:
             return ""
         return self.block.runtime.handler_url(self.block, "xmodule_handler", dispatch, thirdparty=True)
-
-
-class CompletionService:
-    """Completion tracking is on; completions travel as ``completion`` events."""
-
-    def completion_tracking_enabled(self) -> bool:
-        return True
-
-    def blocks_to_mark_complete_on_view(self, blocks) -> list:
-        return []
-
-    def can_mark_block_complete_on_view(self, block) -> bool:
-        return False
 
 
 class DiscussionConfigService:

@@ -26,8 +26,8 @@ from __future__ import annotations
 import importlib.util
 import traceback
 from collections import Counter
-from importlib.metadata import entry_points
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 
 import pytest
 from django.contrib.auth import get_user_model
