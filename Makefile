@@ -19,7 +19,7 @@ $(PY):
 
 $(STAMP): $(PY) setup.cfg pyproject.toml tests/plugins/setup.cfg
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]" -e tests/plugins
+	$(PY) -m pip install --quiet -e ".[test,blocks]" -e tests/plugins
 	@touch $(STAMP)
 
 install: $(STAMP)

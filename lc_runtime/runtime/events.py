@@ -1,4 +1,4 @@
-"""Events blocks publish (``runtime.publish``), delivered only after the unit of work commits."""
+"""Events blocks publish (``runtime.publish``), delivered only after the unit of work commits (``delivery``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from typing import Any
 
 from django.dispatch import Signal
 
-from lc_runtime.conf import get_setting, import_object
-
-__all__ = ["XBlockEvent", "deliver", "xblock_event"]
+__all__ = ["XBlockEvent", "xblock_event"]
 
 xblock_event = Signal()
 """
@@ -33,19 +31,3 @@ class XBlockEvent:
     user_id: int | None
     mode: str = "published"
     time: datetime = field(default_factory=lambda: datetime.now(tz=UTC))
-
-
-def deliver(event: XBlockEvent) -> None:
-    """
-    Send the event to the signal's receivers and, for learners' (published-mode) events, to the
-    recorders (completions, the tracking log: ``lc_runtime.runtime.recorders``) and every
-    ``LC_RUNTIME["EVENT_HANDLERS"]`` callable.
-    """
-    xblock_event.send(sender=XBlockEvent, event=event)
-    if event.mode != "published":
-        return
-    from lc_runtime.runtime.recorders import record
-
-    record(event)
-    for path in get_setting("EVENT_HANDLERS"):
-        import_object(path)(event)

@@ -57,7 +57,8 @@ from lc_runtime.outlines.api import AccessDecision, CourseOutlineData, course_ou
 from lc_runtime.runtime import handler_urls
 from lc_runtime.runtime.anonymous_ids import anonymous_user_id, user_by_anonymous_id
 from lc_runtime.runtime.completion import LearnerCompletionService, NoCompletionService
-from lc_runtime.runtime.events import XBlockEvent, deliver
+from lc_runtime.runtime.delivery import deliver
+from lc_runtime.runtime.events import XBlockEvent
 from lc_runtime.runtime.host_services import (
     BlockI18nService,
     EmptyTeamsConfigurationService,
