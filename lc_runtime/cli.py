@@ -82,8 +82,9 @@ def _migrations_pending() -> bool:
         module, _explicit = MigrationLoader.migrations_module(app.label)
         spec = find_spec(module) if module else None
         for folder in (spec.submodule_search_locations or []) if spec else []:
+            # As Django's loader: modules named _... or ~... are not migrations.
             on_disk.update((app.label, name[:-3]) for name in os.listdir(folder)
-                           if name.endswith(".py") and name != "__init__.py")
+                           if name.endswith(".py") and not name.startswith(("_", "~")))
     try:
         applied = set(MigrationRecorder(connection).applied_migrations())
     except DatabaseError:

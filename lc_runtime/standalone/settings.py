@@ -92,7 +92,8 @@ def _installed(*modules: str) -> list[str]:
 
 # The Django apps of the third-party XBlocks in the ``[blocks]`` extra (docs/blocks.md), where installed.
 THIRD_PARTY_BLOCK_APPS = [
-    *_installed("submissions"),
+    # With it, migrations that let edx-submissions' own migrate a new MariaDB database (see its docstring).
+    *_installed("submissions", "lc_runtime.standalone.submissions_on_mariadb.apps.SubmissionsOnMariaDBConfig"),
     *_installed(
         "openassessment",
         "openassessment.workflow",

@@ -3,16 +3,15 @@ Let edx-submissions' ``0006_mariadb_uuid_conversion`` run on a new MariaDB datab
 
 That migration changes ``uuid`` columns to MariaDB's ``uuid`` type in three tables, two of which
 (``submissions_studentitem``, ``submissions_score``) have no ``uuid`` column: on a new database MariaDB stops
-the migration.
-Running on its own, lc-runtime creates its databases, so before that migration it adds the columns the
-statements expect, and :mod:`0002_after_submissions_mariadb_uuid` removes them right after. Other databases,
-and databases that have no ``submissions`` app, are left alone. edx-platform does not install this app.
+the migration. Running on its own, lc-runtime creates its databases, so before that migration it adds the columns the
+statements expect, and :mod:`0002_after_submissions_mariadb_uuid` removes them right after. Other databases are
+left alone. The app is installed with edx-submissions only, by the standalone settings; edx-platform does
+not install it.
 """
 
-from django.apps import apps
 from django.db import migrations
 
-from lc_runtime.standalone.migrations import _submissions_uuid as shared
+from lc_runtime.standalone.submissions_on_mariadb.migrations import _submissions_uuid as shared
 
 
 def add_the_expected_column(apps_state, schema_editor) -> None:
@@ -26,6 +25,6 @@ def add_the_expected_column(apps_state, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     atomic = False  # MySQL cannot roll back DDL: Django refuses it inside a transaction
-    dependencies = [("submissions", "0005_CreateTeamModel")] if apps.is_installed("submissions") else []
-    run_before = [shared.SUBMISSIONS_UUID_MIGRATION] if apps.is_installed("submissions") else []
+    dependencies = [("submissions", "0005_CreateTeamModel")]
+    run_before = [shared.SUBMISSIONS_UUID_MIGRATION]
     operations = [migrations.RunPython(add_the_expected_column, migrations.RunPython.noop)]

@@ -1,9 +1,8 @@
 """Remove the columns :mod:`0001_before_submissions_mariadb_uuid` added, once edx-submissions' migration has run."""
 
-from django.apps import apps
 from django.db import migrations
 
-from lc_runtime.standalone.migrations import _submissions_uuid as shared
+from lc_runtime.standalone.submissions_on_mariadb.migrations import _submissions_uuid as shared
 
 
 def remove_the_added_column(apps_state, schema_editor) -> None:
@@ -17,7 +16,6 @@ def remove_the_added_column(apps_state, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     atomic = False  # MySQL cannot roll back DDL: Django refuses it inside a transaction
-    dependencies = [("lc_runtime_standalone", "0001_before_submissions_mariadb_uuid")] + (
-        [shared.SUBMISSIONS_UUID_MIGRATION] if apps.is_installed("submissions") else []
-    )
+    dependencies = [("lc_runtime_submissions_on_mariadb", "0001_before_submissions_mariadb_uuid"),
+                    shared.SUBMISSIONS_UUID_MIGRATION]
     operations = [migrations.RunPython(remove_the_added_column, migrations.RunPython.noop)]
