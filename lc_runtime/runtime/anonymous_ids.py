@@ -7,7 +7,8 @@ ids match what edx-platform stored; otherwise lc-runtime's own.
 from __future__ import annotations
 
 import hashlib
-from functools import cache
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from django.conf import settings
@@ -41,25 +42,46 @@ def anonymous_user_id(user, course_key) -> str:
 def user_by_anonymous_id(anonymous_id: str | None, course_key) -> Any:
     """
     The user behind an anonymous id, or None: ``LC_RUNTIME["USER_BY_ANONYMOUS_ID"](anonymous_id)`` where the
-    host sets one, else found among all users with the default pseudonym of ``course_key`` (a scan of user
-    ids, remembered per process: a staff tool's call, never a learner's request).
+    host sets one, else found among all users by the default pseudonym of ``course_key``.
+
+    The default hashes every user id once per course run (one query) and keeps the table for a few runs; an
+    id it does not know reads only the users created since (one query on the primary key, usually empty).
+    Callers are staff tools (the ``user`` service answers course staff only).
     """
     if not anonymous_id:
         return None
     host_function = get_setting("USER_BY_ANONYMOUS_ID")
     if host_function:
         return import_object(host_function)(anonymous_id)
-    user_id = _default_ids_of(str(course_key)).get(anonymous_id)
-    if user_id is None:
-        _default_ids_of.cache_clear()  # a user who joined since the last scan
-        user_id = _default_ids_of(str(course_key)).get(anonymous_id)
+    user_id = _default_ids.lookup(str(course_key), anonymous_id)
     return get_user_model().objects.filter(id=user_id).first() if user_id is not None else None
 
 
-@cache
-def _default_ids_of(course_key: str) -> dict[str, int]:
-    user_ids = get_user_model().objects.values_list("id", flat=True).iterator()
-    return {default_anonymous_user_id(user_id, course_key): user_id for user_id in user_ids}
+class _DefaultIdTables:
+    """Default anonymous id -> user id, per course run, for the last few course runs asked about."""
+
+    COURSES_KEPT = 8
+
+    def __init__(self) -> None:
+        # course key -> (the highest user id hashed, its table)
+        self._tables: OrderedDict[str, tuple[int, dict[str, int]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def lookup(self, course_key: str, anonymous_id: str) -> int | None:
+        with self._lock:
+            highest, table = self._tables.pop(course_key, (0, {}))
+            if anonymous_id not in table:
+                new_ids = get_user_model().objects.filter(id__gt=highest).values_list("id", flat=True).iterator()
+                for user_id in new_ids:
+                    table[default_anonymous_user_id(user_id, course_key)] = user_id
+                    highest = max(highest, user_id)
+            self._tables[course_key] = (highest, table)
+            while len(self._tables) > self.COURSES_KEPT:
+                self._tables.popitem(last=False)
+            return table.get(anonymous_id)
+
+
+_default_ids = _DefaultIdTables()
 
 
 def _course_key(course_key) -> CourseKey:

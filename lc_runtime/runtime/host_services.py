@@ -48,6 +48,7 @@ __all__ = [
     "EventPublishingService",
     "MakoService",
     "PartitionService",
+    "RebindUserError",
     "RebindUserService",
     "UserStateService",
     "tracking_log_event",
@@ -59,8 +60,9 @@ tracking_log = logging.getLogger("tracking")
 # ---- user_state and rebind_user
 class UserStateService:
     """
-    ``get_state_as_dict(username_or_email, block_id)``: another learner's ``user_state`` of a block, as a dict
-    (empty when they have none). Read-only, from the runtime's learner-state store; one query per call.
+    ``get_state_as_dict(username_or_email, block_id)``: a learner's ``user_state`` of a block, as a dict (empty
+    when they have none), read-only, from the runtime's learner-state store (two queries: the user, the
+    state). Course staff read anyone's (ORA2's and edx-sga's staff tools); anyone else reads only their own.
     """
 
     def __init__(self, runtime) -> None:
@@ -70,20 +72,26 @@ class UserStateService:
         from django.db.models import Q
 
         user = get_user_model().objects.filter(Q(username=username_or_email) | Q(email=username_or_email)).first()
-        if user is None:
-            return {}
         runtime = self._runtime
+        if user is None or (user.id != runtime.learner_id and not runtime.user_is_staff):
+            return {}
         key = state_key(
             Scope.user_state, user.id, runtime.course_key, str(block_id), getattr(block_id, "block_type", "")
         )
         return dict(runtime.learner.store.load([key]).get(key, {}))
 
 
+class RebindUserError(PermissionError):
+    """A block bound to a signed-in user asked to act for someone else."""
+
+
 class RebindUserService:
     """
     ``rebind_noauth_module_to_user(block, real_user)``: make ``block`` act for ``real_user`` from now on, as a
-    grader's callback without that learner's session needs (the LTI block's outcome service).
+    grader's callback without a session needs (the LTI block's outcome service).
 
+    As in edx-platform, only a block bound to no signed-in user (a callback) may be rebound; from a signed-in
+    user's request, rebinding to anyone else raises :class:`RebindUserError` (to themselves, it does nothing).
     The block is bound in place to a runtime of ``real_user`` (same course run, mode and tree), so its
     learner fields, its events and its service calls are theirs.
     """
@@ -92,6 +100,13 @@ class RebindUserService:
         self._runtime = runtime
 
     def rebind_noauth_module_to_user(self, block, real_user) -> None:
+        current = self._runtime.user
+        if current is not None and current.is_authenticated:
+            if current.id == real_user.id:
+                return
+            raise RebindUserError(
+                "rebind_noauth_module_to_user can only rebind a block bound to no signed-in user (a callback)"
+            )
         runtime = self._runtime.for_user(real_user)
         block.runtime = runtime
         block.scope_ids = block.scope_ids._replace(user_id=real_user.id)

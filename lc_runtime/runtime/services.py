@@ -149,16 +149,23 @@ class RuntimeUserService(UserService):
         return xblock_user
 
     def get_anonymous_user_id(self, username: str, course_id: str) -> str | None:
+        """
+        The anonymous id of ``username`` in ``course_id``: the current user's for anyone, another user's for
+        course staff only (as edx-platform: pseudonyms keep learners apart, in peer grading for one), else None.
+        """
         user = self._django_user
-        user = self._django_user
-        if user is None or not user.is_authenticated or user.username != username:
-            user = get_user_model().objects.filter(username=username).first()
-        return anonymous_user_id(user, str(course_id)) if user is not None else None
+        if user is not None and user.is_authenticated and user.username == username:
+            return anonymous_user_id(user, str(course_id))
+        if not has_staff_access(self.course_roles()):
+            return None
+        other = get_user_model().objects.filter(username=username).first()
+        return anonymous_user_id(other, str(course_id)) if other is not None else None
 
     def get_user_by_anonymous_id(self, uid: str | None = None):
         """
         The Django user behind an anonymous id (the current user's when ``uid`` is None), or None: the
-        current user without a query, anyone else through the host's function (docs/settings.md).
+        current user without a query; anyone else for course staff only, through the host's function
+        (docs/settings.md, "Anonymous ids").
         """
         user = self._django_user
         authenticated = user is not None and user.is_authenticated
@@ -166,6 +173,8 @@ class RuntimeUserService(UserService):
             return user if authenticated else None
         if authenticated and uid == anonymous_user_id(user, self.course_key):
             return user
+        if not has_staff_access(self.course_roles()):
+            return None
         return user_by_anonymous_id(uid, self.course_key)
 
 

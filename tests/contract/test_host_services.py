@@ -150,20 +150,65 @@ class HostMixin:
         return f"{self.scope_ids.block_type}/{self.scope_ids.usage_id.block_id}"
 
 
-def test_user_state_reads_another_learners_state_and_writes_nothing(ada, make_user):
+def make_staff(make_user, username: str):
+    from lc_runtime.content.roles.api import STAFF, grant_role
+
+    user = make_user(username)
+    grant_role(user.id, HOST_KEY, STAFF)
+    return user
+
+
+def test_user_state_reads_a_learners_state_for_staff_only(ada, make_user):
     bob = make_user("bob")
+    sam = make_staff(make_user, "sam")
     assert call(ada, "click") == {"clicks": 1}
-    assert call(bob, "read_state_of", {"username": "ada"}) == {"clicks": 1}
-    assert call(bob, "read_state_of", {"username": "ada@example.com"}) == {"clicks": 1}
-    assert call(bob, "read_state_of", {"username": "nobody"}) == {}
-    assert call(bob, "click") == {"clicks": 1}  # bob's own state is untouched by the read
+    assert call(sam, "read_state_of", {"username": "ada"}) == {"clicks": 1}
+    assert call(sam, "read_state_of", {"username": "ada@example.com"}) == {"clicks": 1}
+    assert call(sam, "read_state_of", {"username": "nobody"}) == {}
+    assert call(ada, "read_state_of", {"username": "ada"}) == {"clicks": 1}  # one's own
+    assert call(bob, "read_state_of", {"username": "ada"}) == {}  # a learner reads nobody else's
+    assert call(bob, "click") == {"clicks": 1}  # and the reads wrote nothing
 
 
-def test_rebind_user_makes_the_block_act_for_the_real_user(ada, make_user):
+def test_rebind_user_binds_a_callbacks_block_to_the_real_user(ada):
+    from lc_runtime.fielddata.unit_of_work import unit_of_work
+
+    system = api.get_runtime(None, course_key=HOST_KEY)
+    block = system.get_block(PROBE)
+    with committing(execute=True), unit_of_work():
+        system.service(block, "rebind_user").rebind_noauth_module_to_user(block, ada)
+        block.clicks += 1
+        block.save()
+    assert block.scope_ids.user_id == ada.id
+    assert call(ada, "click") == {"clicks": 2}  # the rebound write was ada's
+
+
+def test_rebind_user_refuses_a_signed_in_users_block(ada, make_user, client):
     grader = make_user("grader")
-    assert call(grader, "click_for", {"username": "ada"}) == {"clicks": 1, "user_id": ada.id}
-    assert call(ada, "click") == {"clicks": 2}  # the rebound write is ada's, stored when the request committed
-    assert call(grader, "click") == {"clicks": 1}
+    runtime = api.get_runtime(grader, course_key=HOST_KEY)
+    url = runtime.handler_url(runtime.get_block(PROBE), "click_for")
+    client.force_login(grader)
+    client.raise_request_exception = False
+    response = client.post(url, data=json.dumps({"username": "ada"}), content_type="application/json")
+    assert response.status_code == 500
+    assert call(ada, "click") == {"clicks": 1}  # nothing was written for ada
+    assert call(grader, "click_for", {"username": "grader"}) == {"clicks": 1, "user_id": grader.id}
+
+
+def test_other_learners_anonymous_ids_are_for_staff_only(ada, make_user):
+    bob = make_user("bob")
+    sam = make_staff(make_user, "sam")
+    bobs_id = api.get_runtime(bob, course_key=HOST_KEY).anonymous_student_id
+
+    def user_service(user):
+        runtime = api.get_runtime(user, course_key=HOST_KEY)
+        return runtime.service(runtime.get_block(PROBE), "user")
+
+    assert user_service(ada).get_anonymous_user_id("bob", HOST_KEY) is None
+    assert user_service(ada).get_user_by_anonymous_id(bobs_id) is None
+    assert user_service(sam).get_anonymous_user_id("bob", HOST_KEY) == bobs_id
+    assert user_service(sam).get_user_by_anonymous_id(bobs_id) == bob
+    assert user_service(bob).get_anonymous_user_id("bob", HOST_KEY) == bobs_id
 
 
 def test_completion_events_become_block_completions(ada):
