@@ -92,18 +92,28 @@ class UnavailableBlock(PlaceholderBlock):
 
     package: str = ""
     missing: str = ""
+    needs_edx_platform: bool = True
+
+    @classmethod
+    def what_it_lacks(cls) -> str:
+        """The sentence's end that says what is missing and who provides it."""
+        provider = "which only edx-platform provides" if cls.needs_edx_platform else "which is not installed"
+        return f"{cls.missing}, {provider}"
 
     def _notice(self) -> Fragment:
         block_type = escape(self.scope_ids.block_type)
         return Fragment(
             f'<div class="lc-placeholder lc-unavailable" data-block-type="{block_type}">'
             f"<p><strong>This block cannot be shown here.</strong> The XBlock for <code>{block_type}</code> "
-            f"({escape(self.package)}) is installed but needs {escape(self.missing)}, which only "
-            f"edx-platform provides. Its content is kept unchanged.</p></div>"
+            f"({escape(self.package)}) is installed but needs {escape(self.what_it_lacks())}. "
+            f"Its content is kept unchanged.</p></div>"
         )
 
 
-def unavailable_block_class(block_type: str, package: str, missing: str) -> type[UnavailableBlock]:
-    """A :class:`UnavailableBlock` class for ``block_type``, saying which ``package`` lacks what (``missing``)."""
-    return type("UnavailableBlock", (UnavailableBlock,), {"package": package, "missing": missing,
-                                                          "__module__": __name__})
+def unavailable_block_class(
+    block_type: str, package: str, missing: str, *, needs_edx_platform: bool = True
+) -> type[UnavailableBlock]:
+    """A :class:`UnavailableBlock` class for ``block_type``: which ``package`` lacks what (``missing``)."""
+    attributes = {"package": package, "missing": missing, "needs_edx_platform": needs_edx_platform,
+                  "__module__": __name__}
+    return type("UnavailableBlock", (UnavailableBlock,), attributes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import logging
 import traceback
 from functools import cache
@@ -55,29 +57,56 @@ def _load(target: str, fallback: bool) -> type[XBlock]:
         # cannot load here: its blocks say what they lack instead of failing the course that holds them.
         if not fallback:
             raise
-        package, missing = _what_is_missing(target, error)
+        package, missing, edx_platform = _what_is_missing(target, error)
         log.info("the XBlock for <%s> (%s) cannot load here: it needs %s", target, package, missing)
-        return unavailable_block_class(target, package, missing)
+        return unavailable_block_class(target, package, missing, needs_edx_platform=edx_platform)
 
 
-def _what_is_missing(block_type: str, error: ImportError) -> tuple[str, str]:
+EDX_PLATFORM_PACKAGES = frozenset({"lms", "cms", "common", "xmodule", "openedx"})
+"""Top-level packages only edx-platform provides (``openedx.core``, ``common.djangoapps``, ...)."""
+
+
+def _what_is_missing(block_type: str, error: ImportError) -> tuple[str, str, bool]:
     """
-    The package that provides ``block_type`` (name and version), and what it lacks: the module its failed
-    import statement names, with that statement and where it is.
+    The package that provides ``block_type`` (name and version), what it lacks, and whether only edx-platform
+    provides that: every module the failing file imports at its top level that cannot be found (so a notice
+    names them all, not only the first), with the file.
     """
     package = "an installed package"
     for entry_point in entry_points(group="xblock.v1", name=block_type):
         if entry_point.dist is not None:
             package = f"{entry_point.dist.name} {entry_point.dist.version}"
     frames = traceback.extract_tb(error.__traceback__)
-    if not frames:
-        return package, str(error)
-    frame = frames[-1]
-    statement = (frame.line or "").strip()
-    words = statement.split()
-    module = words[1] if len(words) > 1 and words[0] in ("from", "import") else (error.name or str(error))
-    where = "/".join(frame.filename.split("/")[-2:])
-    return package, f"the module {module} ({where}, line {frame.lineno}: {statement})"
+    filename = frames[-1].filename if frames else None
+    missing = _unimportable_imports(filename) if filename else []
+    if not missing:
+        missing = [error.name or str(error)]
+    where = "/".join(filename.split("/")[-2:]) if filename else "its package"
+    names = ", ".join(missing)
+    edx_platform = all(name.split(".")[0] in EDX_PLATFORM_PACKAGES for name in missing)
+    return package, f"{'the modules' if len(missing) > 1 else 'the module'} {names} (imported by {where})", edx_platform
+
+
+def _unimportable_imports(filename: str) -> list[str]:
+    """The modules ``filename`` imports at its top level whose top-level package is not installed, in order."""
+    try:
+        with open(filename, encoding="utf-8") as source:
+            tree = ast.parse(source.read(), filename)
+    except (OSError, SyntaxError, ValueError):
+        return []
+    modules = []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules.append(node.module)
+        elif isinstance(node, ast.Import):
+            modules.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.Try):  # optional imports in try/except are not needs
+            continue
+    missing = []
+    for module in modules:
+        if module not in missing and importlib.util.find_spec(module.split(".")[0]) is None:
+            missing.append(module)
+    return missing
 
 
 def load_block_class(block_type: str) -> type[XBlock]:

@@ -349,8 +349,7 @@ class _CourseImport:
             where = f" in {self.location_prefix}" if self.location_prefix else ""
             block_class = load_block_class(tag)
             nobody = (
-                f"the XBlock for <{tag}> ({block_class.package}) needs {block_class.missing}, which only "
-                "edx-platform provides"
+                f"the XBlock for <{tag}> ({block_class.package}) needs {block_class.what_it_lacks()}"
                 if issubclass(block_class, UnavailableBlock)
                 else f"no installed XBlock reads <{tag}>"
             )
