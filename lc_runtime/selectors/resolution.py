@@ -236,8 +236,11 @@ class VariantResolver:
         return ref if block_type is not None and ref in self.tree.blocks else None
 
     def _member_of(self, key: str) -> PoolMember | None:
+        """The block ``key`` names as a member to show, if the learner may reach it (else None)."""
         ref = self._ref_of(key)
-        return PoolMember(self.tree.blocks[ref].entity_id, *ref) if ref is not None else None
+        if ref is None or not self._is_reachable(ref) or not self.is_visible(self.tree.blocks[ref]):
+            return None
+        return PoolMember(self.tree.blocks[ref].entity_id, *ref)
 
     def _block_of(self, key: str) -> XBlock | None:
         """The block ``key`` names, as the learner may reach it (else None), built with their state."""

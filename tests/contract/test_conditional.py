@@ -104,7 +104,7 @@ def test_conditional_is_a_built_in_selector():
 
 
 def test_conditionals_import_with_their_sources_condition_show_tags_and_children(course):
-    assert course.blocks_by_type["conditional"] == 5
+    assert course.blocks_by_type["conditional"] == 6
     assert "show" not in course.blocks_by_type  # <show> is part of the rules, not a block
     assert course.warnings == []  # sources, message and the condition attributes are read, not unknown
     runtime = api.get_runtime(None, course_key=KEY, mode="draft")
@@ -216,6 +216,16 @@ def test_poll_answers_open_what_their_value_names_and_show_tags_show_blocks_by_r
     assert "Vote in <a href=" in messages(bob_html, "after_yes")[0]
     # The block shown by reference stays where it is, for everyone.
     assert "shown by a show tag too" in render(bob, usage(KEY, "vertical", "unit_elsewhere"))
+
+
+def test_a_show_tag_naming_what_the_learner_may_not_reach_shows_nothing(course, make_user):
+    # shows_closed also shows the child of a conditional whose source does not exist (closed to everyone).
+    ada = make_user("ada")
+    vote(ada, "yes")
+    html = render(ada, usage(KEY, "vertical", "unit_shows_closed"))
+    assert is_open(html, "shows_closed")
+    assert shown(html, "shows_closed") == [usage(KEY, "html", "elsewhere")]
+    assert "Nobody sees this" not in html
 
 
 def test_a_missing_source_keeps_a_conditional_closed(course, make_user, client):
