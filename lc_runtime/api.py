@@ -48,6 +48,7 @@ from lc_runtime.authoring import (
     orphans_of,
     reorder_children,
 )
+from lc_runtime.conf import get_setting
 from lc_runtime.content.assets import api as asset_store
 from lc_runtime.content.assets.api import AssetError, AssetTooLarge, InvalidAssetPath, InvalidContentType, StoredAsset
 from lc_runtime.content.courses.api import (
@@ -794,7 +795,9 @@ def cutover_learner_state(
     of the block, in the configured learner-state store (pointless, and refused, when that store is
     :class:`StudentModuleStateStore`, which reads the table itself). What a learner already has is never
     replaced, so a second run changes nothing; the result counts what was created, found already present,
-    and skipped (with the reason). One transaction per ``batch_size`` source rows.
+    and skipped (with the reason). One transaction per ``batch_size`` source rows. ``result.warnings`` says
+    what the settings leave behind: answers not copied while the learner-state store is lc-runtime's own, and
+    anonymous ids that are not edx-platform's (``LC_RUNTIME["ANONYMOUS_USER_ID"]`` unset).
 
     Raises :class:`InvalidKey`, :class:`CourseNotFound`, :class:`CourseNotPublished` or
     :class:`CutoverError` (a missing table, a malformed export line) before writing anything.
@@ -819,7 +822,27 @@ def cutover_learner_state(
             )
     source = JsonLinesSource(from_jsonl) if from_jsonl is not None else DatabaseSource()
     plan = _cutover_plan(get_runtime(None, course_key=key))
-    return cutover_learner_data(plan, source, copy_state_into=store, batch_size=batch_size, progress=progress)
+    result = cutover_learner_data(plan, source, copy_state_into=store, batch_size=batch_size, progress=progress)
+    result.warnings.extend(_cutover_warnings(copy_state))
+    return result
+
+
+def _cutover_warnings(copy_state: bool) -> list[str]:
+    """What the settings leave behind at a cutover: learners' answers, or what blocks stored by anonymous id."""
+    warnings = []
+    if not copy_state and not isinstance(get_learner_state_store(), StudentModuleStateStore):
+        warnings.append(
+            "learners' answers (StudentModule state) were not copied, and LC_RUNTIME['LEARNER_STATE_STORE'] is not "
+            "StudentModuleStateStore: learners would start their blocks afresh; run again with --copy-state "
+            "(copy_state=True), or set the store to StudentModuleStateStore"
+        )
+    if not get_setting("ANONYMOUS_USER_ID"):
+        warnings.append(
+            "LC_RUNTIME['ANONYMOUS_USER_ID'] is not set: blocks that keep learners' work under their anonymous id "
+            "(ORA2's submissions, LTI results) will not find what edx-platform stored; set it to edx-platform's "
+            "common.djangoapps.student.models:anonymous_id_for_user"
+        )
+    return warnings
 
 
 def _cutover_plan(runtime: LearningCoreRuntime) -> CutoverPlan:

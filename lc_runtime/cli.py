@@ -736,6 +736,8 @@ def cmd_cutover_state(args) -> int:
         )
     finally:
         progress.done()
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
         return 0

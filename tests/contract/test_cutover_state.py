@@ -249,7 +249,8 @@ def test_the_command_prints_a_summary_and_a_second_run_changes_nothing(course, m
         usercoursetag(ada.id, "0"),
     ])
     status, out, err = run(capsys, "cutover-state", SELECTOR_KEY, "--from-jsonl", export)
-    assert (status, err) == (0, "")
+    assert status == 0
+    assert [line.split(":")[0] for line in err.splitlines()] == ["warning", "warning"]  # settings: see below
     assert out.splitlines() == [
         f"Cutover of {SELECTOR_KEY} from {export}: Variants 1 created, 0 already present, 1 skipped; "
         "partition groups 1 created, 0 already present, 0 skipped",
@@ -294,3 +295,66 @@ def test_bad_input_to_the_command_is_one_line_and_exit_status_2(course, capsys, 
     status, _, err = run(capsys, "cutover-state", SELECTOR_KEY)
     assert status == 2 and "no table no_such_studentmodule in the database" in err
     assert not LearnerVariant.objects.exists() and not PartitionGroup.objects.exists()
+
+
+# ---- a thousand learners' answers
+def capa_state(choice: int) -> dict:
+    """A capa problem's state as edx-platform stores it after one submission of ``choice``."""
+    correct = choice == 1
+    return {
+        "attempts": 1, "done": True, "seed": 1, "has_saved_answers": False,
+        "student_answers": {"orbit-question_2_1": f"choice_{choice}"},
+        "correct_map": {"orbit-question_2_1": {
+            "correctness": "correct" if correct else "incorrect", "npoints": None, "msg": "", "hint": "",
+            "hintmode": None, "queuestate": None, "answervariable": None,
+        }},
+        "input_state": {"orbit-question_2_1": {}},
+        "score": {"raw_earned": 1 if correct else 0, "raw_possible": 1},
+        "last_submission_time": "2026-11-30T12:00:00Z",
+    }
+
+
+def test_a_thousand_learners_keep_their_answers(db, edx_tables, django_user_model):
+    from tests.conftest import DEMO_COURSE, DEMO_KEY
+
+    course = api.import_olx(DEMO_COURSE).course_key
+    problem = usage(DEMO_KEY, "problem", "orbit-question")
+    django_user_model.objects.bulk_create(
+        [django_user_model(username=f"learner{i:04}", email=f"learner{i:04}@example.com") for i in range(LEARNERS)]
+    )
+    learners = list(django_user_model.objects.filter(username__startswith="learner").order_by("id"))
+    choices = {learner.id: random.Random(learner.id).choice([0, 1, 2]) for learner in learners}
+    write_tables([
+        studentmodule(learner.id, problem, capa_state(choices[learner.id]), course_id=DEMO_KEY) for learner in learners
+    ])
+
+    result = api.cutover_learner_state(course, copy_state=True)
+    assert result.state.as_dict() == {"created": LEARNERS, "present": 0, "skipped": {}}
+    assert not any("answers" in warning for warning in result.warnings)
+    stored = dict(LearnerState.objects.filter(scope="one.usage", block_key=problem).values_list("user_id", "state"))
+    assert stored == {learner.id: capa_state(choices[learner.id]) for learner in learners}
+
+    # As each learner sees it (a sample: building capa problems is the slow part): their answer, their score.
+    for learner in learners[::50]:
+        runtime = api.get_runtime(learner, course_key=course)
+        block = runtime.get_block(problem)
+        assert block.student_answers == {"orbit-question_2_1": f"choice_{choices[learner.id]}"}
+        assert block.is_correct() == (choices[learner.id] == 1)
+        html = runtime.render(block, "student_view").content
+        assert f'value="choice_{choices[learner.id]}" checked' in html
+
+    again = api.cutover_learner_state(course, copy_state=True)
+    assert (again.state.created, again.state.present) == (0, LEARNERS)
+
+
+def test_the_cutover_warns_of_what_its_settings_leave_behind(course, make_user, capsys, settings):
+    make_user("ada")
+    result = api.cutover_learner_state(course)
+    assert any("not copied" in warning for warning in result.warnings)
+    assert any("ANONYMOUS_USER_ID" in warning for warning in result.warnings)
+    host_ids = "tests.contract.test_host_services:host_anonymous_id"
+    settings.LC_RUNTIME = {**settings.LC_RUNTIME, "ANONYMOUS_USER_ID": host_ids}
+    assert api.cutover_learner_state(course, copy_state=True).warnings == []
+    assert cli.main(["cutover-state", course]) == 0
+    err = capsys.readouterr().err
+    assert "warning: learners' answers (StudentModule state) were not copied" in err

@@ -133,12 +133,14 @@ class CutoverResult:
     partition_groups: CutoverCounts = field(default_factory=CutoverCounts)
     state: CutoverCounts | None = None  # None: state was not copied
     batches: int = 0
+    warnings: list[str] = field(default_factory=list)  # what the configuration leaves behind
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "course_key": self.course_key, "source": self.source, "batches": self.batches,
             "variants": self.variants.as_dict(), "partition_groups": self.partition_groups.as_dict(),
             "state": self.state.as_dict() if self.state is not None else None,
+            "warnings": list(self.warnings),
         }
 
 

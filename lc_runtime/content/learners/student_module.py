@@ -4,8 +4,10 @@ Learners' ``user_state`` in edx-platform's StudentModule table: :class:`StudentM
 edx-platform keeps what a learner did in a block (``Scope.user_state``) as one row of
 ``courseware_studentmodule`` per (learner, block, course run), the block's fields as a JSON object in
 the ``state`` text column. A runtime configured with this store reads and writes those very rows, so
-that the learner's answers stay where edx-platform keeps them (grades, the instructor dashboard, data
-exports) before, during and after a course's cutover to lc-runtime.
+that the learner's answers stay where edx-platform keeps them (the instructor dashboard's state views, data
+exports) before, during and after a course's cutover to lc-runtime. Only ``state`` is written: the
+``grade``/``max_grade`` columns and StudentModuleHistory are left to edx-platform's grade handlers (see
+docs/settings.md).
 
 The table belongs to edx-platform: lc-runtime never creates nor migrates it. Its name is
 ``LC_RUNTIME["STUDENT_MODULE_TABLE"]``; it is reached through an unmanaged model made for that name
