@@ -343,3 +343,27 @@ def test_sandbox_problems_render_once_python_may_run(course, make_user, settings
                 assert not any(banner in html for banner in CAPA_BANNERS), problem.usage_key
     finally:
         caches["default"].clear()  # results computed with Python allowed must not serve later renders
+
+
+THIRD_PARTY_TYPES = {"openassessment", "lti_consumer", "google-calendar", "google-document", "scorm", "recommender"}
+
+
+def test_third_party_blocks_render_for_a_learner_and_in_their_units_author_view(course, make_user):
+    """Each installed third-party block of the course: its learner view as a learner, its unit's author view."""
+    blocks = [b for b in course.rendered() if b.block_type in THIRD_PARTY_TYPES and not b.is_placeholder]
+    if not blocks:
+        pytest.skip(f"{course.name} has no third-party block whose package is installed")
+    course_key = course.result.course_key
+    learner = make_user(f"learner-{course.name}")
+    author = make_user(f"author-{course.name}")
+    grant_role(author.id, course_key, STAFF)
+    learner_runtime = api.get_runtime(learner, course_key=course_key)
+    author_runtime = api.get_runtime(author, course_key=course_key, mode="draft")
+    parents = {child: b.usage_key for b in course.blocks for child in b.children}
+    for block in blocks:
+        html = learner_runtime.render(learner_runtime.get_block(block.usage_key), "student_view").content
+        assert "lc-placeholder" not in html, block.usage_key
+        unit = author_runtime.get_block(parents[block.usage_key])
+        author_html = author_runtime.render(unit, "author_view").content
+        own = author_html.split(f'data-usage="{block.usage_key}"', 1)[1].split(' data-usage="', 1)[0]
+        assert "lc-placeholder" not in own and "This block cannot be shown here" not in own, block.usage_key
