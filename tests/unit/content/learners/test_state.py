@@ -26,6 +26,7 @@ from lc_runtime.content.learners.api import (
     NewVariant,
     StateKey,
     StoredVariant,
+    StudentModuleStateStore,
     create_partition_groups,
     create_variants,
     learner_partition_groups,
@@ -42,6 +43,7 @@ from lc_runtime.content.learners.api import (
     variants_of_selector,
 )
 from lc_runtime.models import LearnerState, LearnerVariant, PartitionGroup
+from tests.edx_tables import student_module_rows
 
 COURSE = "course-v1:LcX+State+2026"
 OTHER_COURSE = "course-v1:LcX+State+2027"
@@ -79,23 +81,41 @@ def test_deleted_is_one_marker_that_copies_survive():
     assert merged_state({"a": 1}, {"a": "DELETED"}) == {"a": "DELETED"}
 
 
-# ---- the database store
+# ---- the database stores: lc-runtime's table, and edx-platform's StudentModule table for user_state
+@pytest.fixture(params=["lc-runtime", "studentmodule"])
+def store(request, edx_tables, db):
+    """Each database store, for the behaviour both promise (the StudentModule store's own: its test module)."""
+    if request.param == "lc-runtime":
+        return DjangoLearnerStateStore()
+    return StudentModuleStateStore()
+
+
+def stored_rows(store) -> dict[str, tuple[dict, object]]:
+    """The rows ``store`` wrote, by block key: (state, modified), from whichever table it writes."""
+    if isinstance(store, StudentModuleStateStore):
+        return {row["module_id"]: (json.loads(row["state"]), row["modified"]) for row in student_module_rows()}
+    return {row.block_key: (row.state, row.modified) for row in LearnerState.objects.all()}
+
+
 @pytest.fixture
-def store(db) -> DjangoLearnerStateStore:
+def django_store(db) -> DjangoLearnerStateStore:
+    """lc-runtime's own table: its query counts and rows."""
     return DjangoLearnerStateStore()
 
 
 def test_the_database_store_loads_what_it_saved_and_nothing_for_keys_without_state(store):
     store.save({P1: {"attempts": 1, "answers": {"q": ["é", None]}}})
     assert store.load([P1, P2]) == {P1: {"attempts": 1, "answers": {"q": ["é", None]}}}
-    assert LearnerState.objects.get().state == {"attempts": 1, "answers": {"q": ["é", None]}}
+    assert [state for state, _modified in stored_rows(store).values()] == [
+        {"attempts": 1, "answers": {"q": ["é", None]}}
+    ]
 
 
 def test_saving_merges_into_the_stored_object_and_deleted_removes_a_field(store):
     store.save({P1: {"attempts": 1, "score": 0.5, "seed": 3}})
     store.save({P1: {"attempts": 2, "score": DELETED, "done": True}})
     assert store.load([P1]) == {P1: {"attempts": 2, "seed": 3, "done": True}}
-    assert LearnerState.objects.count() == 1
+    assert len(stored_rows(store)) == 1
 
 
 def test_deleting_a_field_that_was_never_stored_is_harmless(store):
@@ -105,10 +125,10 @@ def test_deleting_a_field_that_was_never_stored_is_harmless(store):
 
 def test_a_save_touches_only_the_keys_it_names(store):
     store.save({P1: {"n": 1}, P2: {"n": 2}})
-    modified = LearnerState.objects.get(block_key=P2.block_key).modified
+    modified = stored_rows(store)[P2.block_key][1]
     store.save({P1: {"n": 10}})
     assert store.load([P1, P2]) == {P1: {"n": 10}, P2: {"n": 2}}
-    assert LearnerState.objects.get(block_key=P2.block_key).modified == modified
+    assert stored_rows(store)[P2.block_key][1] == modified
 
 
 def test_nothing_to_load_or_save_costs_no_query(store, django_assert_num_queries):
@@ -166,7 +186,8 @@ GROUPS = [
 
 
 @pytest.mark.parametrize("per_group", [1, 25])
-def test_a_load_is_one_query_and_a_save_three_whatever_the_keys(store, per_group, django_assert_num_queries):
+def test_a_load_is_one_query_and_a_save_three_whatever_the_keys(django_store, per_group, django_assert_num_queries):
+    store = django_store
     # Up to 150 keys: below SQLite's 999 parameters, past which Django splits a save into batches
     # (tests/test_learner_state.py covers thousands of keys).
     keys = [StateKey(scope, user, course, block(f"b{i}", course)) for scope, user, course in GROUPS
@@ -181,14 +202,16 @@ def test_a_load_is_one_query_and_a_save_three_whatever_the_keys(store, per_group
     assert store.load(keys[:1]) == {keys[0]: {"v": 0, "w": True}}
 
 
-def test_lock_returns_the_stored_state_in_one_query(store, django_assert_num_queries):
+def test_lock_returns_the_stored_state_in_one_query(django_store, django_assert_num_queries):
+    store = django_store
     store.save({P1: {"attempts": 2}})
     with django_assert_num_queries(1):  # SELECT ... FOR UPDATE (plain on SQLite)
         assert store.lock([P1]) == {P1: {"attempts": 2}}
 
 
-def test_lock_creates_a_missing_row_empty(store, django_assert_num_queries):
+def test_lock_creates_a_missing_row_empty(django_store, django_assert_num_queries):
     """Three queries the first time: the locking read, the upsert that creates the row, the locking read again."""
+    store = django_store
     with django_assert_num_queries(3):
         assert store.lock([P1, P1]) == {P1: {}}
     assert LearnerState.objects.get(block_key=P1.block_key).state == {}
@@ -204,12 +227,20 @@ def test_a_locked_row_keeps_its_state_and_takes_a_save(store):
     assert store.load([P1, P2]) == {P1: {"attempts": 2}, P2: {"seen": True}}
 
 
-def test_drop_empty_deletes_only_rows_that_hold_nothing(store, django_assert_num_queries):
+def test_drop_empty_deletes_only_rows_that_hold_nothing(store):
+    store.lock([P1, P2])
+    store.save({P2: {"seen": True}})
+    store.drop_empty([P1, P2])
+    assert store.load([P1, P2]) == {P2: {"seen": True}}
+    assert store.lock([P1]) == {P1: {}}  # P1's row went: locking creates it again, empty
+
+
+def test_drop_empty_is_one_query_on_lc_runtimes_table(django_store, django_assert_num_queries):
+    store = django_store
     store.lock([P1, P2])
     store.save({P2: {"seen": True}})
     with django_assert_num_queries(1):
         store.drop_empty([P1, P2])
-    assert store.load([P1, P2]) == {P2: {"seen": True}}
     assert LearnerState.objects.count() == 1
 
 
