@@ -20,6 +20,7 @@ from lc_runtime import api
 from lc_runtime.content.learners.api import StateKey, get_learner_state_store
 from lc_runtime.models import LearnerState
 from tests.conftest import UOW_COURSE, UOW_KEY, usage
+from tests.edx_tables import STUDENT_MODULE_TABLE, student_module_rows
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "mysql", reason="needs a database with row locks (MySQL/MariaDB)"),
@@ -72,8 +73,16 @@ def test_racing_first_writes_merge_every_field():
 
 
 @pytest.mark.parametrize("learners", ["one learner", "one learner each"])
-def test_racing_first_visits_through_the_runtime(make_user, learners):
+@pytest.mark.parametrize("store", ["lc-runtime", "studentmodule"])
+def test_racing_first_visits_through_the_runtime(make_user, learners, store, request, settings):
     """Render then click both counters (user_state and the shared user_state_summary), in either order."""
+    if store == "studentmodule":  # learners' user_state in edx-platform's table, the rest in ours
+        request.getfixturevalue("edx_tables")
+        with connection.cursor() as cursor:  # a transactional test's flush leaves edx-platform's tables alone
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(STUDENT_MODULE_TABLE)}")
+        settings.LC_RUNTIME = {
+            **settings.LC_RUNTIME, "LEARNER_STATE_STORE": "lc_runtime.content.learners.api:StudentModuleStateStore",
+        }
     assert api.import_olx(UOW_COURSE, strict=True).problems == []
     users = [make_user(f"learner{i}") for i in range(THREADS if learners == "one learner each" else 1)]
 
@@ -89,6 +98,10 @@ def test_racing_first_visits_through_the_runtime(make_user, learners):
 
     assert race(visit) == []
     rows = {(row.scope, row.user_id, row.block_key): row.state for row in LearnerState.objects.all()}
+    if store == "studentmodule":
+        modules = student_module_rows()
+        assert all(row["course_id"] == UOW_KEY and row["module_type"] == "lc_test_counter" for row in modules)
+        rows.update({("one.usage", row["student_id"], row["module_id"]): json.loads(row["state"]) for row in modules})
     assert set(rows) == {
         *((scope, 0, counter) for scope in ["all.usage"] for counter in COUNTERS),
         *(("one.usage", user.id, counter) for user in users for counter in COUNTERS),
