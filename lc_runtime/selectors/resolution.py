@@ -230,8 +230,15 @@ class VariantResolver:
         )
 
     def _ref_of(self, key: str) -> BlockRef | None:
-        """The block of this run that ``key`` (a usage key, or an ``i4x://`` location) names, if any."""
-        block_type, block_id = child_of_location(str(key).strip())
+        """
+        The block of this course that ``key`` (a usage key, or an ``i4x://`` location) names, if any: a key of
+        another organisation's or course's block names nothing here (a key of another run of this course does:
+        runs share their content).
+        """
+        text = str(key).strip()
+        if not _same_course(text, self.course_key):
+            return None
+        block_type, block_id = child_of_location(text)
         ref = (block_type, block_id)
         return ref if block_type is not None and ref in self.tree.blocks else None
 
@@ -428,3 +435,15 @@ def _assignment_event(partition: Mapping[str, Any], group_id: int) -> dict:
         "partition_id": partition.get("id"),
         "partition_name": partition.get("name"),
     }
+
+
+def _same_course(key: str, course_key) -> bool:
+    """Whether ``key`` (``i4x://org/course/...`` or ``block-v1:org+course+run+...``) is of ``course_key``'s course."""
+    course = course_key if hasattr(course_key, "org") else CourseKey.from_string(str(course_key))
+    if key.startswith("i4x://"):
+        parts = key[len("i4x://"):].split("/")
+    elif key.startswith("block-v1:"):
+        parts = key[len("block-v1:"):].split("+")
+    else:
+        return True
+    return len(parts) >= 2 and (parts[0], parts[1]) == (course.org, course.course)

@@ -104,7 +104,7 @@ def test_conditional_is_a_built_in_selector():
 
 
 def test_conditionals_import_with_their_sources_condition_show_tags_and_children(course):
-    assert course.blocks_by_type["conditional"] == 6
+    assert course.blocks_by_type["conditional"] == 7
     assert "show" not in course.blocks_by_type  # <show> is part of the rules, not a block
     assert course.warnings == []  # sources, message and the condition attributes are read, not unknown
     runtime = api.get_runtime(None, course_key=KEY, mode="draft")
@@ -219,13 +219,24 @@ def test_poll_answers_open_what_their_value_names_and_show_tags_show_blocks_by_r
 
 
 def test_a_show_tag_naming_what_the_learner_may_not_reach_shows_nothing(course, make_user):
-    # shows_closed also shows the child of a conditional whose source does not exist (closed to everyone).
+    # shows_closed also shows the child of a conditional whose source does not exist (closed to everyone),
+    # and a block of the same id in another organisation's course (nothing here).
     ada = make_user("ada")
     vote(ada, "yes")
     html = render(ada, usage(KEY, "vertical", "unit_shows_closed"))
     assert is_open(html, "shows_closed")
     assert shown(html, "shows_closed") == [usage(KEY, "html", "elsewhere")]
     assert "Nobody sees this" not in html
+
+
+def test_voted_opens_once_the_learner_has_voted(course, make_user):
+    ada, bob = make_user("ada"), make_user("bob")
+    unit = usage(KEY, "vertical", "unit_shows_closed")
+    assert not is_open(render(ada, unit), "after_vote")
+    vote(ada, "no")
+    assert is_open(render(ada, unit), "after_vote")
+    assert "Thank you for voting" in render(ada, unit)
+    assert not is_open(render(bob, unit), "after_vote")
 
 
 def test_a_missing_source_keeps_a_conditional_closed(course, make_user, client):
