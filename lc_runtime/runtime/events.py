@@ -30,4 +30,5 @@ class XBlockEvent:
     course_key: str
     user_id: int | None
     mode: str = "published"
+    username: str | None = None
     time: datetime = field(default_factory=lambda: datetime.now(tz=UTC))

@@ -137,6 +137,12 @@ def tracking_log_event(event: XBlockEvent) -> None:
         "event_source": "server",
         "event": event.data,
         "time": event.time.isoformat(),
+        "username": event.username or "",
+        # The request's own fields: delivered after commit, the event no longer has its request.
+        "ip": None,
+        "agent": None,
+        "host": None,
+        "page": None,
         "context": {
             "course_id": event.course_key,
             "org_id": event.course_key.split(":", 1)[-1].split("+", 1)[0],

@@ -855,6 +855,7 @@ class LearningCoreRuntime(Runtime):
             course_key=str(self.course_key),
             user_id=self.learner_id,
             mode=self.mode,
+            username=self.user.username if self.learner_id is not None else None,
         )
         with unit_of_work() as unit:
             unit.on_commit(lambda: deliver(event))

@@ -282,6 +282,7 @@ def test_published_events_reach_the_tracking_log(ada, settings, caplog):
     assert completion["event"] == {"completion": 1.0}
     assert completion["context"]["course_id"] == HOST_KEY
     assert completion["context"]["user_id"] == ada.id
+    assert completion["username"] == "ada"
     assert completion["context"]["module"]["usage_key"] == PROBE
 
     settings.LC_RUNTIME = {**settings.LC_RUNTIME, "TRACKING_LOG": f"{__name__}:collect_tracking_event"}
