@@ -182,7 +182,10 @@ class ConditionalBlockMixin:
 
     def _conditional_view(self, view_name: str, context: dict | None) -> Fragment:
         sources = self._sources_as_learner()
-        passed = condition_met(self, [block for _key, block in sources], self.selector.conditions)
+        # The unit of work's decision (the Variant, computed once per unit) shows the children; the condition is
+        # asked again only when it shows none, so an open conditional never shows its closed message.
+        children = self.get_children()
+        passed = bool(children) or condition_met(self, [block for _key, block in sources], self.selector.conditions)
         depends = ";".join(
             block.scope_ids.usage_id.html_id() if hasattr(block.scope_ids.usage_id, "html_id") else ""
             for _key, block in sources if block is not None
@@ -193,7 +196,7 @@ class ConditionalBlockMixin:
             f' data-passed="{str(passed).lower()}" data-depends="{escape(depends)}">'
         )
         if passed:
-            for child in self.get_children():
+            for child in children:
                 child_fragment = self.runtime.render_child(child, view_name, context)
                 fragment.add_fragment_resources(child_fragment)
                 fragment.add_content(child_fragment.content)
