@@ -131,7 +131,12 @@ def replace_urls(text: str, course_key: str, mode: Mode = "published", *, static
     ``text`` with its ``/static/``, ``/jump_to_id/`` and ``/course/`` links made to work (see the module's table).
 
     ``static_only`` rewrites ``/static/`` links only, as edx-platform's Studio does.
+
+    The answer is always a plain ``str``, as edx-platform's (``re.sub``'s) is, even with nothing to rewrite: a
+    ``SafeString`` handed back as it came would stay "safe", and capa puts this answer into an attribute of
+    its Django template (``data-content``), which would then leave its HTML unescaped.
     """
+    text = "".join([text])  # a plain str copy of a str subclass (SafeString); a str itself, unchanged
     if "/static/" in text:
         base = asset_base_url(course_key, mode)
 
