@@ -280,7 +280,7 @@ def export_olx(
 ) -> ExportResult:
     """
     Export a course run as OLX that edx-platform (and :func:`import_olx`) imports: to the folder
-    ``dest`` (``course.xml`` at its top), or to ``dest`` ending in ``.tar.gz`` (holding ``course/``).
+    ``dest`` (``course.xml`` at its top), or to ``dest`` ending in ``.tar.gz`` or ``.zip`` (holding ``course/``).
 
     ``mode="published"`` writes the published course, and its Units with unpublished changes under
     ``drafts/``, as edx-platform exports; ``mode="draft"`` writes the draft course. The export is

@@ -2,7 +2,7 @@
 The ``lc-runtime`` command.
 
     lc-runtime import PATH [--course-key KEY] [--strict] [--no-publish] [--json]
-    lc-runtime export KEY DEST [--draft] [--overwrite] [--json]   (DEST: a folder or a path ending in .tar.gz)
+    lc-runtime export KEY DEST [--draft] [--overwrite] [--json]   (DEST: a folder, or a path ending in .tar.gz or .zip)
     lc-runtime publish KEY
     lc-runtime variants USAGE_KEY [--json]
     lc-runtime tree KEY [--user NAME] [--staff | --draft]
@@ -431,7 +431,7 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``export`` (for a management command to share)."""
     parser.add_argument("course_key")
-    parser.add_argument("dest", help="a folder (missing or empty) or a path ending in .tar.gz")
+    parser.add_argument("dest", help="a folder (missing or empty), or a path ending in .tar.gz or .zip")
     parser.add_argument("--draft", action="store_true",
                         help="export the draft course (default: the published one, unpublished units under drafts/)")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier export at DEST")
@@ -760,8 +760,8 @@ def build_parser() -> argparse.ArgumentParser:
     shared = (
         ("import", "import an OLX course export (folder, .tar.gz or .zip) and publish it", add_import_arguments,
          cmd_import),
-        ("export", "export a course run as OLX (folder or .tar.gz) that edx-platform imports", add_export_arguments,
-         cmd_export),
+        ("export", "export a course run as OLX (folder, .tar.gz or .zip) that edx-platform imports",
+         add_export_arguments, cmd_export),
         ("runs", "list, create, pin and unpin the runs of a course", add_runs_arguments, cmd_runs),
         ("variants", "which learners see which content of one selector", add_variants_arguments, cmd_variants),
         ("roles", "grant, revoke and list course roles (staff, instructor, ...)", add_roles_arguments, cmd_roles),

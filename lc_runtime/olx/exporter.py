@@ -24,7 +24,7 @@ as they were found: their element in the parent's file and their own file's byte
 
 The export is built in a hidden folder beside the destination and moved into place at the end, so a
 failed export leaves nothing half-written: a folder (the OLX root: ``course.xml`` at its top) or a
-``.tar.gz`` holding ``course/``, as Studio's export does.
+``.tar.gz`` or ``.zip`` holding ``course/``, as Studio's export does.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +62,9 @@ from lc_runtime.olx.policy import POLICY_EXTRAS_KEY, RESERVED_EXTRA_KEYS, attrib
 
 __all__ = ["ExportError", "ExportResult", "export_course"]
 
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
+TAR_SUFFIXES = (".tar.gz", ".tgz")
+ZIP_SUFFIXES = (".zip",)
+ARCHIVE_SUFFIXES = TAR_SUFFIXES + ZIP_SUFFIXES
 ARCHIVE_FOLDER = "course"
 """The folder a ``.tar.gz`` export holds the OLX root in, as Studio's export does."""
 # Course settings that live elsewhere than policy.json: course.xml, grading_policy.json, <wiki>.
@@ -413,7 +416,8 @@ def _prepare_destination(destination: Path, overwrite: bool) -> None:
             raise ExportError("already exists (pass overwrite=True to replace it)", file=str(destination))
         return
     if destination.is_file():
-        raise ExportError("is a file; export to a folder or to a path ending in .tar.gz", file=str(destination))
+        raise ExportError("is a file; export to a folder or to a path ending in .tar.gz or .zip",
+                          file=str(destination))
     if destination.is_dir() and any(destination.iterdir()):
         if not overwrite:
             raise ExportError("is a folder that is not empty (pass overwrite=True to replace an earlier export)",
@@ -427,7 +431,8 @@ def export_course(
     course_key, dest: str | os.PathLike, *, mode: Mode = "published", overwrite: bool = False
 ) -> ExportResult:
     """
-    Export course run ``course_key`` as OLX to ``dest``: a folder, or a path ending in ``.tar.gz``.
+    Export course run ``course_key`` as OLX to ``dest``: a folder, or a path ending in ``.tar.gz`` or ``.zip``
+    (both holding ``course/``, as Studio's export does).
 
     ``mode="published"`` (the default) writes the published course plus its unpublished Units under
     ``drafts/``; ``mode="draft"`` writes the draft course. A folder ``dest`` must be missing or empty,
@@ -449,10 +454,16 @@ def export_course(
         root.mkdir()
         with OSFS(str(root)) as out:
             result = _CourseExport(out, tree, draft_tree, key).write()
-        if destination.name.endswith(ARCHIVE_SUFFIXES):
+        if destination.name.endswith(TAR_SUFFIXES):
             archive = staging / "export.tar.gz"
             with tarfile.open(archive, "w:gz") as tar:
                 tar.add(root, arcname=ARCHIVE_FOLDER)
+            os.replace(archive, destination)
+        elif destination.name.endswith(ZIP_SUFFIXES):
+            archive = staging / "export.zip"
+            with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+                for path in sorted(root.rglob("*")):
+                    zipped.write(path, f"{ARCHIVE_FOLDER}/{path.relative_to(root).as_posix()}")
             os.replace(archive, destination)
         else:
             if destination.exists():

@@ -24,3 +24,18 @@ def test_problem_text_is_escaped_in_capas_data_content_attribute(demo_course, ma
     (content,) = re.findall(r'data-content="([^"]*)"', page)
     assert "<" not in content and "&lt;" in content
     assert "Martian year" in html_module.unescape(content)
+
+
+def test_an_export_path_ending_in_zip_writes_a_zip(demo_course, tmp_path, capsys):
+    """``lc-runtime export KEY x.zip`` wrote a folder named ``x.zip``."""
+    import zipfile
+
+    from lc_runtime import cli
+
+    dest = tmp_path / "demo.zip"
+    assert cli.main(["export", DEMO_KEY, str(dest)]) == 0
+    assert dest.is_file() and zipfile.is_zipfile(dest)
+    with zipfile.ZipFile(dest) as archive:
+        assert "course/course.xml" in archive.namelist()
+    copy = api.import_olx(dest, course_key="course-v1:LcX+Demo+Zip")
+    assert copy.problems == [] and copy.block_count == demo_course.block_count
