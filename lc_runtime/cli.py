@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import json
 import os
 import re
@@ -55,10 +56,75 @@ def _setup_django() -> None:
     import django
 
     django.setup()
+    if os.environ["DJANGO_SETTINGS_MODULE"] == STANDALONE_SETTINGS and _migrations_pending():
+        _migrate()
+
+
+def _migrate() -> None:
+    """
+    Bring the standalone database up to date; on a terminal, say so and count the migrations as they run
+    (a new home takes seconds to a minute), silent elsewhere.
+    """
+    from django.conf import settings
     from django.core.management import call_command
 
-    if os.environ["DJANGO_SETTINGS_MODULE"] == STANDALONE_SETTINGS and _migrations_pending():
+    if not sys.stderr.isatty():
         call_command("migrate", verbosity=0, interactive=False)
+        return
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    total = len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+    where = settings.DATABASES["default"]["NAME"]
+    progress = _MigrationProgress(f"lc-runtime: preparing the database {where}", total)
+    try:
+        call_command("migrate", verbosity=1, interactive=False, stdout=progress)
+    finally:
+        progress.done()
+
+
+class _MigrationProgress(io.StringIO):
+    """The output of ``migrate``, turned into one line that counts the migrations applied (on stderr)."""
+
+    def __init__(self, label: str, total: int) -> None:
+        super().__init__()
+        self.label, self.total, self.applied = label, total, 0
+        self._show()
+
+    def write(self, text: str) -> int:
+        if "Applying " in text:
+            self.applied += text.count("Applying ")
+            self._show()
+        return len(text)
+
+    def _show(self) -> None:
+        sys.stderr.write(f"\r{self.label}: {self.applied} of {self.total} migrations")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def check_arguments(args: argparse.Namespace) -> str | None:
+    """
+    What is wrong with the arguments that can be told without the database (a missing export, a key that
+    is not a key), so that such errors come at once, before Django starts and the database is prepared.
+    """
+    from lc_runtime.keys import InvalidKey, to_course_key, to_usage_key
+
+    path = getattr(args, "path", None)
+    if getattr(args, "command", None) == "import" and path and "://" not in path and not os.path.exists(path):
+        return f"import refused, nothing was written: {path}: no such file or folder"
+    try:
+        if getattr(args, "course_key", None):
+            to_course_key(args.course_key)
+        if getattr(args, "usage_key", None):
+            to_usage_key(args.usage_key)
+    except InvalidKey as exc:
+        return str(exc)
+    return None
 
 
 def _migrations_pending() -> bool:
@@ -352,6 +418,14 @@ def _as_text(html: str) -> str:
     from lxml import html as lxml_html
 
     document = lxml_html.fromstring(f"<div>{html}</div>")
+    # capa keeps a problem's HTML in its wrapper's data-content attribute, and its JavaScript puts it in
+    # the page in place of "Loading…": read it as the browser shows it.
+    for deferred in document.xpath("//*[@data-content]"):
+        shown = lxml_html.fragment_fromstring(deferred.get("data-content"), create_parent="div")
+        for child in list(deferred):
+            deferred.remove(child)
+        deferred.text = None
+        deferred.append(shown)
     for hidden in document.xpath("//script|//style"):
         hidden.drop_tree()
     for block in document.iter(*_BLOCK_TAGS):  # a block element's text starts and ends a line
@@ -856,6 +930,10 @@ def run_parsed(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    problem = check_arguments(args)
+    if problem is not None:
+        print(f"lc-runtime: {problem}", file=sys.stderr)
+        return 2
     _setup_django()
     return run_parsed(args)
 

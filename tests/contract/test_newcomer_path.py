@@ -39,3 +39,58 @@ def test_an_export_path_ending_in_zip_writes_a_zip(demo_course, tmp_path, capsys
         assert "course/course.xml" in archive.namelist()
     copy = api.import_olx(dest, course_key="course-v1:LcX+Demo+Zip")
     assert copy.problems == [] and copy.block_count == demo_course.block_count
+
+
+def run_cli(home, *args: str, terminal: bool = False) -> tuple[int, str]:
+    """``lc-runtime ARGS`` in a process of its own, with ``home`` as its home folder: (status, its output)."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "LC_RUNTIME_HOME": str(home), "LC_RUNTIME_DB": "sqlite"}
+    environment.pop("DJANGO_SETTINGS_MODULE", None)
+    environment.pop("LC_RUNTIME_DB_NAME", None)
+    command = [sys.executable, "-m", "lc_runtime.cli", *args]
+    if not terminal:
+        done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+        return done.returncode, done.stdout + done.stderr
+    import pty
+
+    output = bytearray()
+
+    def read(fd: int) -> bytes:
+        data = os.read(fd, 4096)
+        output.extend(data)
+        return data
+
+    saved = dict(os.environ)  # pty.spawn's child takes this process's environment
+    try:
+        os.environ.clear()
+        os.environ.update(environment)
+        status = pty.spawn(command, read)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+def test_a_missing_export_or_a_bad_key_is_refused_before_the_database_is_prepared(tmp_path):
+    """The import of a missing path waited (a new home's migrations) and never said the path did not exist."""
+    home = tmp_path / "home"
+    status, output = run_cli(home, "import", str(tmp_path / "nowhere"))
+    assert status == 2
+    refused = f"lc-runtime: import refused, nothing was written: {tmp_path / 'nowhere'}: no such file or folder"
+    assert output.strip() == refused
+    status, output = run_cli(home, "tree", "course-v1:not a key")
+    assert (status, output.strip()) == (2, "lc-runtime: Not a course key: 'course-v1:not a key'")
+    assert not home.exists()  # nothing was prepared: no database, no migrations
+
+
+def test_a_new_home_shows_its_migrations_on_a_terminal_and_nothing_elsewhere(tmp_path):
+    """A new home's first call waited in silence while its database was migrated."""
+    status, output = run_cli(tmp_path / "terminal", "runs", "list", terminal=True)
+    assert status == 0
+    counts = re.findall(r"preparing the database \S+: (\d+) of (\d+) migrations", output)
+    assert counts[0][0] == "0" and counts[-1][0] == counts[-1][1] != "0"
+    status, output = run_cli(tmp_path / "pipe", "runs", "list")
+    assert status == 0 and "preparing the database" not in output
