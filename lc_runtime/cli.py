@@ -60,6 +60,25 @@ def _setup_django() -> None:
         _migrate()
 
 
+def _database_problem(error: Exception) -> str:
+    """One line that says which database could not be used, why, and what to do."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    engine = database["ENGINE"].rsplit(".", 1)[-1]
+    where = database["NAME"] if engine == "sqlite3" else (
+        f"{database['NAME']!r} on {database.get('HOST') or 'localhost'}:{database.get('PORT') or 'default port'}"
+    )
+    reason = error.args[1] if len(error.args) > 1 else str(error)
+    advice = ""
+    if engine == "mysql" and error.args and error.args[0] == 1049:
+        advice = (f"; create it (CREATE DATABASE {database['NAME']} CHARACTER SET utf8mb4) or name another "
+                  "with LC_RUNTIME_DB_NAME")
+    elif engine == "mysql":
+        advice = "; check LC_RUNTIME_DB_HOST, _PORT, _USER and _PASSWORD"
+    return f"cannot use the {engine} database {where}: {reason}{advice}"
+
+
 def _migrate() -> None:
     """
     Bring the standalone database up to date; on a terminal, say so and count the migrations as they run
@@ -934,7 +953,15 @@ def main(argv: list[str] | None = None) -> int:
     if problem is not None:
         print(f"lc-runtime: {problem}", file=sys.stderr)
         return 2
-    _setup_django()
+    try:
+        _setup_django()
+    except Exception as error:  # a database that cannot be reached is one line, not a traceback
+        from django.db import OperationalError
+
+        if not isinstance(error, OperationalError):
+            raise
+        print(f"lc-runtime: {_database_problem(error)}", file=sys.stderr)
+        return 2
     return run_parsed(args)
 
 

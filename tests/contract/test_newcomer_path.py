@@ -7,6 +7,8 @@ from __future__ import annotations
 import html as html_module
 import re
 
+import pytest
+
 from lc_runtime import api
 from tests.conftest import DEMO_KEY, usage
 
@@ -41,7 +43,7 @@ def test_an_export_path_ending_in_zip_writes_a_zip(demo_course, tmp_path, capsys
     assert copy.problems == [] and copy.block_count == demo_course.block_count
 
 
-def run_cli(home, *args: str, terminal: bool = False) -> tuple[int, str]:
+def run_cli(home, *args: str, terminal: bool = False, **environment_overrides: str) -> tuple[int, str]:
     """``lc-runtime ARGS`` in a process of its own, with ``home`` as its home folder: (status, its output)."""
     import os
     import subprocess
@@ -50,6 +52,7 @@ def run_cli(home, *args: str, terminal: bool = False) -> tuple[int, str]:
     environment = {**os.environ, "LC_RUNTIME_HOME": str(home), "LC_RUNTIME_DB": "sqlite"}
     environment.pop("DJANGO_SETTINGS_MODULE", None)
     environment.pop("LC_RUNTIME_DB_NAME", None)
+    environment.update(environment_overrides)
     command = [sys.executable, "-m", "lc_runtime.cli", *args]
     if not terminal:
         done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
@@ -94,3 +97,20 @@ def test_a_new_home_shows_its_migrations_on_a_terminal_and_nothing_elsewhere(tmp
     assert counts[0][0] == "0" and counts[-1][0] == counts[-1][1] != "0"
     status, output = run_cli(tmp_path / "pipe", "runs", "list")
     assert status == 0 and "preparing the database" not in output
+
+
+def test_a_mariadb_database_that_does_not_exist_is_one_line(tmp_path):
+    """A MariaDB database that did not exist gave a raw traceback."""
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 3306), timeout=2).close()
+    except OSError:
+        pytest.skip("MariaDB does not answer on 127.0.0.1:3306")
+    status, output = run_cli(tmp_path, "runs", "list", LC_RUNTIME_DB="mysql", LC_RUNTIME_DB_NAME="lc_no_such_db")
+    assert status == 2
+    assert output.strip() == (
+        "lc-runtime: cannot use the mysql database 'lc_no_such_db' on 127.0.0.1:3306: Unknown database "
+        "'lc_no_such_db'; create it (CREATE DATABASE lc_no_such_db CHARACTER SET utf8mb4) or name another "
+        "with LC_RUNTIME_DB_NAME"
+    )
