@@ -4,7 +4,6 @@ PYTHON_BIN := $(shell command -v python3.12 2>/dev/null || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-DEMO_HOME ?= .lc-runtime/demo
 DEMO_COURSE := course-v1:LcX+Demo+2026
 # Two workers fit these 2-core machines; each takes its own database. A test file stays on one worker,
 # so a file's module-level state (the Celery worker in test_tasks.py) is never shared between two.
@@ -25,8 +24,10 @@ $(STAMP): $(PY) setup.cfg pyproject.toml tests/plugins/setup.cfg
 install: $(STAMP)
 
 demo: install
-	@rm -rf $(DEMO_HOME)
-	@export LC_RUNTIME_HOME=$(DEMO_HOME); set -e; \
+	@# The demo uses the command's own home (./.lc-runtime), so later lc-runtime calls find its course; its two
+	@# learners start afresh on every run (their state is kept by user id: new users have none).
+	@set -e; \
+	  $(PY) -c 'import lc_runtime; lc_runtime.setup(); from django.contrib.auth import get_user_model; get_user_model().objects.filter(username__in=["ada", "grace"]).delete()'; \
 	  $(VENV)/bin/lc-runtime import examples/demo-course; \
 	  echo; $(VENV)/bin/lc-runtime tree $(DEMO_COURSE) --user ada; \
 	  echo; echo "=== ada's outline: her dates, what is open to her ==="; \

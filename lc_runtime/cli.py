@@ -49,15 +49,27 @@ ACT_AS_STAFF = (
 ROLE_NAMES = "staff, instructor, limited_staff or beta_tester"  # lc_runtime.content.roles.api.COURSE_ROLES
 
 
-def _setup_django() -> None:
+def setup_standalone(home: str | os.PathLike | None = None) -> None:
+    """
+    Django with the standalone settings (unless configured otherwise), and its database migrated: what every
+    command needs, and :func:`lc_runtime.setup` (see there). ``home`` sets ``LC_RUNTIME_HOME`` first.
+    """
+    from django.conf import settings
+
+    if home is not None:
+        if settings.configured and os.environ.get("LC_RUNTIME_HOME") != str(home):
+            raise RuntimeError(f"Django is configured already; lc-runtime's home cannot become {home} now")
+        os.environ["LC_RUNTIME_HOME"] = str(home)
     # fs (used by XBlock) still imports pkg_resources; its deprecation notice is noise for CLI users.
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", STANDALONE_SETTINGS)
+    if not settings.configured:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", STANDALONE_SETTINGS)
     import django
 
     django.setup()
-    if os.environ["DJANGO_SETTINGS_MODULE"] == STANDALONE_SETTINGS and _migrations_pending():
+    if os.environ.get("DJANGO_SETTINGS_MODULE") == STANDALONE_SETTINGS and _migrations_pending():
         _migrate()
+
 
 
 def _database_problem(error: Exception) -> str:
@@ -954,7 +966,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lc-runtime: {problem}", file=sys.stderr)
         return 2
     try:
-        _setup_django()
+        setup_standalone()
     except Exception as error:  # a database that cannot be reached is one line, not a traceback
         from django.db import OperationalError
 

@@ -31,10 +31,10 @@ def imported(db, capsys):
     assert status == 0
 
 
-def test_setup_django_under_tests_does_not_migrate(db, django_assert_num_queries):
+def test_setup_under_tests_does_not_migrate(db, django_assert_num_queries):
     assert os.environ["DJANGO_SETTINGS_MODULE"] == "tests.settings"
     with django_assert_num_queries(0):  # migrate would read django_migrations at least
-        cli._setup_django()
+        cli.setup_standalone()
 
 
 def test_a_migrated_database_has_no_migrations_pending_and_a_missing_one_shows(db, django_assert_num_queries):

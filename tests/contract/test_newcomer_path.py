@@ -114,3 +114,28 @@ def test_a_mariadb_database_that_does_not_exist_is_one_line(tmp_path):
         "'lc_no_such_db'; create it (CREATE DATABASE lc_no_such_db CHARACTER SET utf8mb4) or name another "
         "with LC_RUNTIME_DB_NAME"
     )
+
+
+def test_the_demo_and_later_commands_share_one_home(tmp_path):
+    """The demo's course was not found by later CLI calls: ``make demo`` used a home of its own."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import DEMO_COURSE, ROOT
+
+    demo_recipe = (ROOT / "Makefile").read_text(encoding="utf-8").split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert "LC_RUNTIME_HOME" not in demo_recipe  # the command's own default home
+
+    environment = {**os.environ, "LC_RUNTIME_DB": "sqlite"}
+    for name in ("DJANGO_SETTINGS_MODULE", "LC_RUNTIME_DB_NAME", "LC_RUNTIME_HOME"):
+        environment.pop(name, None)
+
+    def lc_runtime(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "lc_runtime.cli", *args], cwd=tmp_path, env=environment,
+                              capture_output=True, text=True, timeout=300)
+
+    assert lc_runtime("import", str(DEMO_COURSE)).returncode == 0
+    later = lc_runtime("tree", DEMO_KEY)
+    assert later.returncode == 0 and "Martian year" in later.stdout
+    assert (tmp_path / ".lc-runtime" / "db.sqlite3").is_file()
