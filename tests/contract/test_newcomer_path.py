@@ -139,3 +139,15 @@ def test_the_demo_and_later_commands_share_one_home(tmp_path):
     later = lc_runtime("tree", DEMO_KEY)
     assert later.returncode == 0 and "Martian year" in later.stdout
     assert (tmp_path / ".lc-runtime" / "db.sqlite3").is_file()
+
+
+@pytest.mark.parametrize("name", ["oxa-kitchen-sink", "openedx-test-course", "harvardx-studio-advanced"])
+def test_make_bench_walks_every_shared_course(name, db, make_user, capsys):
+    """``make bench`` crashed on openedx-test-course ("not in this learner's variant"): its walk, per course."""
+    from benchmarks.run import SHARED_COURSES, bench_shared_course
+    from tests.conftest import shared_olx
+
+    assert name in SHARED_COURSES
+    row = bench_shared_course(name, shared_olx(name), make_user("bench-learner"))
+    assert row["units"] > 0 and row["unit_render"]["median"] > 0
+    assert row["reimport_updated"] == 0
