@@ -43,7 +43,10 @@ demo: install
 	      | grep -E "Martian year|attempts|correct|unanswered" | head -4; \
 	    echo "--- the unit 'Something new' (it holds a block type no package provides), as HTML ---"; \
 	    $(VENV)/bin/lc-runtime render "block-v1:LcX+Demo+2026+type@vertical+block@something-new" --user $$learner --pretty; \
-	  done
+	  done; \
+	  echo; echo "=== The workbench: the course in a browser, its blocks' JavaScript running ==="; \
+	  echo "  $(VENV)/bin/lc-runtime users create YOU --staff      # once: a user to sign in with (staff)"; \
+	  echo "  $(VENV)/bin/lc-runtime serve                         # then open http://127.0.0.1:8000/"
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

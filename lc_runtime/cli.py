@@ -14,6 +14,8 @@ The ``lc-runtime`` command.
     lc-runtime groups assign KEY USERNAME --partition ID --group ID | remove KEY USERNAME --partition ID
                       | list KEY [--partition ID]   (each with --json)
     lc-runtime cutover-state KEY [--from-jsonl PATH] [--copy-state] [--batch-size N] [--json]
+    lc-runtime serve [--port 8000] [--host 127.0.0.1]               (the workbench in a browser)
+    lc-runtime users create NAME [--staff] [--password P]
 
 It runs with ``lc_runtime.standalone.settings`` unless ``DJANGO_SETTINGS_MODULE`` names others, and
 brings that database up to date first. ``--user NAME`` names a Django user, created (as a learner)
@@ -857,6 +859,36 @@ def cmd_cutover_state(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from django.core.management import call_command
+
+    from lc_runtime.conf import get_setting
+
+    print(f"The workbench: http://{args.host}:{args.port}/ (sign in with a user of 'lc-runtime users create'; "
+          f"handlers at {get_setting('HANDLER_URL_PREFIX')}/). Ctrl-C stops it.", flush=True)
+    call_command("runserver", f"{args.host}:{args.port}", use_reloader=False, use_threading=True)
+    return 0
+
+
+def cmd_users(args) -> int:
+    import getpass
+
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model()
+    if users.objects.filter(username=args.username).exists():
+        raise CommandFailed(f"a user {args.username!r} exists already")
+    password = args.password
+    if password is None:
+        if not sys.stdin.isatty():
+            raise CommandFailed("give --password (no terminal to ask for it on)")
+        password = getpass.getpass(f"Password for {args.username}: ")
+    user = users.objects.create_user(username=args.username, email=args.email, password=password,
+                                     is_staff=args.staff)
+    print(f"Created {'staff user' if user.is_staff else 'learner'} {user.username}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lc-runtime", description="Courses in Learning Core, served as XBlocks.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -924,6 +956,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", required=True)
     p.add_argument("--post", nargs="*", default=[], metavar="NAME=VALUE")
     p.set_defaults(func=cmd_handle)
+
+    p = commands.add_parser("serve", help="the workbench in a browser: course runs, learners' outlines, blocks")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: this machine only)")
+    p.set_defaults(func=cmd_serve)
+
+    p = commands.add_parser("users", help="create the workbench's users (learners and staff)")
+    users = p.add_subparsers(dest="action", required=True)
+    create = users.add_parser("create", help="create a user who can sign in to the workbench")
+    create.add_argument("username")
+    create.add_argument("--staff", action="store_true", help="Django staff: staff of every course run")
+    create.add_argument("--password", help="default: asked for on the terminal")
+    create.add_argument("--email", default="")
+    p.set_defaults(func=cmd_users)
     return parser
 
 

@@ -832,6 +832,15 @@ class LearningCoreRuntime(Runtime):
             self.mode, str(block.scope_ids.usage_id), self.learner_id, handler_name, suffix, query, access=access
         )
 
+    def handler_base_url(self, block) -> str:
+        """
+        The signed base (ending in ``/``) of every handler URL of ``block`` for this runtime's user in their
+        session: a page's XBlock JavaScript runtime appends ``<handler>/<suffix>`` to it (``handler_urls``).
+        """
+        if self.mode == "draft" and self.learner_id is None:
+            raise ValueError("a draft runtime without a user cannot make handler URLs: nobody could use them")
+        return handler_urls.handler_url(self.mode, str(block.scope_ids.usage_id), self.learner_id, "")[:-1]
+
     def resource_url(self, resource: str) -> str:
         """A runtime-owned static file: served by the host (edx-platform, or Django's static files) at STATIC_URL."""
         return f"{settings.STATIC_URL}{resource}"

@@ -126,12 +126,15 @@ INSTALLED_APPS = [
     "eventtracking.django.apps.EventTrackingConfig",
     *THIRD_PARTY_BLOCK_APPS,
     "lc_runtime",
+    # The workbench (lc-runtime serve): its templates.
+    "lc_runtime.workbench.apps.WorkbenchConfig",
     # Switches on what an LMS operator would (completion tracking) when the standalone database is migrated.
     "lc_runtime.standalone.apps.StandaloneConfig",
 ]
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "lc_runtime.web.middleware.UnitOfWorkMiddleware",
 ]
@@ -143,7 +146,10 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": _xblocks_contrib_templates(),
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": []},
+        "OPTIONS": {"context_processors": [
+            "django.template.context_processors.request",
+            "django.contrib.auth.context_processors.auth",
+        ]},
     }
 ]
 
@@ -158,6 +164,9 @@ OPENEDX_LEARNING = {
         "OPTIONS": {"location": str(LC_RUNTIME_HOME / "media")},
     }
 }
+
+LOGIN_URL = "workbench:login"
+LOGIN_REDIRECT_URL = "workbench:courses"
 
 LOGGING = {
     "version": 1,

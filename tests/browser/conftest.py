@@ -1,0 +1,87 @@
+"""
+Browser tests of the workbench: Playwright (PyPI) driving Debian's chromium through ``executable_path``
+(Playwright's own browser download cannot run here). Skipped, saying why, where chromium or Playwright is
+missing; ``.ci/run`` installs chromium. A failing test leaves a screenshot in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+
+def _StaticFiles(application):  # noqa: N802 - LiveServerThread's static_handler: the site serves its own files
+    return application
+
+
+CHROMIUM = os.environ.get("LC_RUNTIME_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does)")
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (PyPI playwright)")
+    # Playwright's sync API keeps an event loop running in this thread, and Django then refuses the test's own
+    # database calls as "async": this is Django's documented switch for such test tools.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh browser context's page; its JavaScript errors are kept on ``page.errors``."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def workbench_server(transactional_db):
+    """
+    The site on the test database, served by a thread that handles one request at a time: SQLite takes one
+    writer at a time, and a unit of work per request holds it (pytest-django's server answers concurrently).
+    """
+    from django.core.servers.basehttp import WSGIServer
+    from django.db import connections
+    from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
+
+    class SerialServerThread(LiveServerThread):
+        def _create_server(self, connections_override=None):
+            return WSGIServer((self.host, self.port), QuietWSGIRequestHandler, allow_reuse_address=False)
+
+    shared = {
+        alias: connection for alias, connection in ((a, connections[a]) for a in connections)
+        if connection.vendor == "sqlite" and connection.is_in_memory_db()
+    }
+    thread = SerialServerThread("127.0.0.1", _StaticFiles, connections_override=shared, port=0)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    thread.url = f"http://127.0.0.1:{thread.port}"
+    yield thread
+    thread.terminate()

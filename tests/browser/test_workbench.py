@@ -1,0 +1,111 @@
+"""
+The workbench in a real browser: a learner's outline, blocks whose own JavaScript calls their handlers
+(state kept across a reload), two learners in different arms of a split test, and an author who edits a
+block in its studio view, publishes, and the learner sees it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lc_runtime import api
+from tests.conftest import LEAF_COURSE, LEAF_KEY, SELECTOR_COURSE, SELECTOR_KEY, usage
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+POLL_UNIT = usage(LEAF_KEY, "vertical", "poll-unit")
+POLL = usage(LEAF_KEY, "poll", "planet-poll")
+DONE_UNIT = usage(LEAF_KEY, "vertical", "done-unit")
+AB_UNIT = usage(SELECTOR_KEY, "vertical", "unit_ab")
+PASSWORD = "a-long-test-password"
+
+
+@pytest.fixture
+def users(django_user_model):
+    def create(username: str, **extra):
+        return django_user_model.objects.create_user(username=username, password=PASSWORD, **extra)
+
+    return create
+
+
+def sign_in(page, workbench_server, username: str) -> None:
+    page.goto(f"{workbench_server.url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{workbench_server.url}/")
+
+
+def open_block(page, workbench_server, usage_key: str, query: str = "") -> None:
+    page.goto(f"{workbench_server.url}/block/{usage_key}/{query}")
+    page.wait_for_selector("body[data-xblocks-ready]", state="attached")
+
+
+def test_a_learner_opens_the_outline_and_votes_through_the_polls_own_javascript(page, workbench_server, users):
+    api.import_olx(LEAF_COURSE)
+    users("ada")
+    sign_in(page, workbench_server, "ada")
+    assert LEAF_KEY in page.inner_text("main")
+    page.click(f"text={LEAF_KEY}")
+    page.click("text=Poll and survey")
+    page.wait_for_selector("body[data-xblocks-ready]", state="attached")
+
+    page.check("input[value='mars']")
+    page.click(f"[data-usage='{POLL}'] input[type=submit], [data-usage='{POLL}'] button:has-text('Submit')")
+    page.wait_for_selector(f"[data-usage='{POLL}'] :text('Thanks for voting.')")
+    page.reload()
+    page.wait_for_selector("body[data-xblocks-ready]", state="attached")
+    assert "Thanks for voting." in page.inner_text(f"[data-usage='{POLL}']")  # the vote was stored
+    assert page.errors == []
+    runtime = api.get_runtime(api_user("ada"), course_key=LEAF_KEY)
+    assert runtime.get_block(POLL).choice == "mars"
+
+
+def api_user(username: str):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username=username)
+
+
+def test_two_learners_see_different_arms_of_a_split_test(page, workbench_server, users):
+    api.import_olx(SELECTOR_COURSE)
+    for username, group in (("ada", 0), ("bob", 1)):
+        api.assign_group(SELECTOR_KEY, users(username), 100, group)
+    seen = {}
+    for username in ("ada", "bob"):
+        page.context.clear_cookies()
+        sign_in(page, workbench_server, username)
+        open_block(page, workbench_server, AB_UNIT)
+        seen[username] = page.inner_text("main")
+    assert "Content for group A." in seen["ada"] and "Content for group B." not in seen["ada"]
+    assert "Content for group B." in seen["bob"] and "Content for group A." not in seen["bob"]
+
+
+def test_an_author_edits_a_blocks_studio_view_publishes_and_the_learner_sees_it(page, workbench_server, users):
+    api.import_olx(LEAF_COURSE)
+    users("sam", is_staff=True)
+    users("ada")
+    sign_in(page, workbench_server, "sam")
+    open_block(page, workbench_server, POLL_UNIT, "?mode=draft")
+    page.click("text=Edit Planet poll")
+    page.wait_for_selector("body[data-xblocks-ready]", state="attached")
+    page.fill("#poll-display-name", "Where to next?")
+    page.click("#poll-submit-options")
+    page.wait_for_url(f"**/block/{POLL_UNIT}/?mode=draft")
+    page.wait_for_selector("text=Edit Where to next?")
+
+    page.context.clear_cookies()
+    sign_in(page, workbench_server, "ada")
+    open_block(page, workbench_server, POLL_UNIT)
+    assert "WHERE TO NEXT?" not in page.inner_text("main").upper()  # not published yet
+
+    page.context.clear_cookies()
+    sign_in(page, workbench_server, "sam")
+    open_block(page, workbench_server, POLL_UNIT, "?mode=draft")
+    page.click("text=Publish the draft")
+    page.wait_for_selector("body[data-xblocks-ready]", state="attached")
+
+    page.context.clear_cookies()
+    sign_in(page, workbench_server, "ada")
+    open_block(page, workbench_server, POLL_UNIT)
+    assert "WHERE TO NEXT?" in page.inner_text("main").upper()
