@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,10 @@ def browser():
     # Playwright's sync API keeps an event loop running in this thread, and Django then refuses the test's own
     # database calls as "async": this is Django's documented switch for such test tools.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # An earlier test of this process may leave TMPDIR naming a folder gone since (codejail's): chromium needs one.
+    if not os.path.isdir(os.environ.get("TMPDIR", "/tmp")):
+        os.environ.pop("TMPDIR")
+        tempfile.tempdir = None
     with playwright_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield launched
