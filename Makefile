@@ -16,9 +16,14 @@ $(PY):
 	@$(PYTHON_BIN) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 12) else "lc-runtime needs Python 3.12 or newer, but $(PYTHON_BIN) is %d.%d" % v[:2])'
 	$(PYTHON_BIN) -m venv $(VENV)
 
-$(STAMP): $(PY) setup.cfg pyproject.toml tests/plugins/setup.cfg
+$(STAMP): $(PY) setup.cfg pyproject.toml tests/plugins/setup.cfg lc_runtime/workbench/package-lock.json
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,blocks]" -e tests/plugins
+	@# The workbench's page scripts from npm (underscore, for capa), into the virtualenv; skipped without npm.
+	@if command -v npm >/dev/null 2>&1; then \
+	  mkdir -p $(VENV)/workbench-js && cp lc_runtime/workbench/package.json lc_runtime/workbench/package-lock.json $(VENV)/workbench-js/ \
+	  && npm ci --prefix $(VENV)/workbench-js --no-audit --no-fund --silent; \
+	else echo "npm is missing: the workbench runs without underscore, and capa problems' scripts do not start"; fi
 	@touch $(STAMP)
 
 install: $(STAMP)

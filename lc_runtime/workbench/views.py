@@ -10,6 +10,8 @@ see the published course as themselves.
 from __future__ import annotations
 
 import json
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,8 +197,11 @@ def publish(request: HttpRequest, course_key: str) -> HttpResponse:
 STATIC_FOLDERS = {
     "lc_runtime": Path(__file__).parent / "static" / "lc_runtime",
     "jquery": Path(xstatic.pkg.jquery.BASE_DIR),
+    # underscore (capa's scripts need it), from npm: ``make install`` puts lc_runtime/workbench/package.json's
+    # packages in the virtualenv (LC_RUNTIME_WORKBENCH_JS names another folder).
+    "vendor": Path(os.environ.get("LC_RUNTIME_WORKBENCH_JS") or Path(sys.prefix) / "workbench-js") / "node_modules",
 }
-"""The workbench's own scripts and styles, and jQuery from PyPI (XStatic-jQuery): nothing from a CDN."""
+"""The workbench's own scripts and styles, jQuery from PyPI (XStatic-jQuery), npm's packages: never a CDN."""
 
 
 def static_file(request: HttpRequest, folder: str, path: str) -> HttpResponse:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from lc_runtime import api
-from tests.conftest import LEAF_COURSE, LEAF_KEY, SELECTOR_COURSE, SELECTOR_KEY, usage
+from tests.conftest import DEMO_COURSE, DEMO_KEY, LEAF_COURSE, LEAF_KEY, SELECTOR_COURSE, SELECTOR_KEY, usage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -110,3 +110,25 @@ def test_an_author_edits_a_blocks_studio_view_publishes_and_the_learner_sees_it(
     sign_in(page, workbench_server, "ada")
     open_block(page, workbench_server, POLL_UNIT)
     page.wait_for_selector(f"[data-usage='{POLL}'] :text('Where to next?')")
+
+
+def test_a_learner_answers_a_problem_through_capas_own_javascript(page, workbench_server, users):
+    from lc_runtime.workbench.views import STATIC_FOLDERS
+
+    if not (STATIC_FOLDERS["vendor"] / "underscore" / "underscore-min.js").is_file():
+        pytest.skip("npm's underscore is not installed (make install does it where npm is): capa's script needs it")
+    api.import_olx(DEMO_COURSE)
+    users("ada")
+    sign_in(page, workbench_server, "ada")
+    question = usage(DEMO_KEY, "vertical", "first-question")
+    open_block(page, workbench_server, question)
+    page.check("input[value='choice_1']")  # 687 days
+    page.click("button.submit")
+    page.wait_for_selector(".problem :text('You have used 1 of 3 attempts')")
+    page.reload()
+    page.wait_for_selector(".problem :text('You have used 1 of 3 attempts')")  # kept across the reload
+    assert page.is_checked("input[value='choice_1']")
+    assert page.errors == []
+    runtime = api.get_runtime(api_user("ada"), course_key=DEMO_KEY)
+    problem = runtime.get_block(usage(DEMO_KEY, "problem", "orbit-question"))
+    assert (problem.attempts, problem.is_correct()) == (1, True)

@@ -87,12 +87,15 @@
         var args = $element.children("script.xblock_json_init_args").text();
         $element.data("xblock-initialized", true);
         try {
-            var block = init(runtimeFor(element), element, args ? JSON.parse(args) : {}) || {};
+            var data = args ? JSON.parse(args) : {};
+            // An init function with methods on its prototype is a class (capa's Problem): it needs "new".
+            var isClass = init.prototype && Object.getOwnPropertyNames(init.prototype).length > 1;
+            var block = (isClass ? new init(runtimeFor(element), element, data) : init(runtimeFor(element), element, data)) || {};
             block.element = element;
             $element.data("xblock", block);
         } catch (error) {  // one block's failure leaves the others running, and says which block failed
             $element.attr("data-init-failed", String(error));
-            window.console.error("XBlock " + $element.data("usage") + " failed to start: " + error);
+            window.console.error("XBlock " + $element.data("usage") + " failed to start: " + (error.stack || error));
         }
     }
 
