@@ -72,6 +72,21 @@ def _course_key(text: str):
         raise Http404(str(exc)) from exc
 
 
+def _usage_key(text: str):
+    try:
+        return to_usage_key(text)
+    except InvalidKey as exc:
+        raise Http404(str(exc)) from exc
+
+
+def _block(runtime, key):
+    """The block ``key`` names as the runtime shows it, or a 404 (missing, or not this user's to reach)."""
+    try:
+        return runtime.get_block(key)
+    except NoSuchUsage as exc:
+        raise Http404(str(exc)) from exc
+
+
 def _is_staff(request: HttpRequest, course_key) -> bool:
     return api.get_runtime(request.user, course_key=course_key).user_is_staff
 
@@ -139,16 +154,10 @@ def _page(request: HttpRequest, template: str, runtime, block, view: str, contex
 @login_required(login_url="workbench:login")
 def block_page(request: HttpRequest, usage_key: str) -> HttpResponse:
     """A block (a unit, usually) rendered as the learner sees it, its JavaScript running; the draft for staff."""
-    try:
-        key = to_usage_key(usage_key)
-    except InvalidKey as exc:
-        raise Http404(str(exc)) from exc
+    key = _usage_key(usage_key)
     viewing = _viewing(request)
     runtime = _runtime(request, key.course_key, viewing)
-    try:
-        block = runtime.get_block(key)
-    except NoSuchUsage as exc:
-        raise Http404(str(exc)) from exc
+    block = _block(runtime, key)
     editable = []
     if viewing.mode == "draft":  # the block and its children that have an editor
         candidates = [block, *(block.get_children() if block.has_children else [])]
@@ -165,15 +174,9 @@ def block_page(request: HttpRequest, usage_key: str) -> HttpResponse:
 @login_required(login_url="workbench:login")
 def studio_page(request: HttpRequest, usage_key: str) -> HttpResponse:
     """A block's ``studio_view`` in the draft, for the run's staff: saving writes its next draft version."""
-    try:
-        key = to_usage_key(usage_key)
-    except InvalidKey as exc:
-        raise Http404(str(exc)) from exc
+    key = _usage_key(usage_key)
     runtime = api.get_runtime(request.user, course_key=key.course_key, mode="draft")
-    try:
-        block = runtime.get_block(key)
-    except NoSuchUsage as exc:
-        raise Http404(str(exc)) from exc
+    block = _block(runtime, key)
     parent = runtime.get_parent(block)
     back = reverse("workbench:block", args=[str(parent.scope_ids.usage_id) if parent else str(key)]) + "?mode=draft"
     return _page(request, "lc_runtime/workbench/studio.html", runtime, block, "studio_view", {
