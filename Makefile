@@ -16,9 +16,10 @@ $(PY):
 	@$(PYTHON_BIN) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 12) else "lc-runtime needs Python 3.12 or newer, but $(PYTHON_BIN) is %d.%d" % v[:2])'
 	$(PYTHON_BIN) -m venv $(VENV)
 
-$(STAMP): $(PY) setup.cfg pyproject.toml tests/plugins/setup.cfg lc_runtime/workbench/package-lock.json
+$(STAMP): $(PY) setup.cfg pyproject.toml tests/plugins/setup.cfg lc_runtime/workbench/package-lock.json \
+          examples/flashcard-xblock/pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,blocks]" -e tests/plugins
+	$(PY) -m pip install --quiet -e ".[test,blocks]" -e tests/plugins -e examples/flashcard-xblock
 	@# The workbench's page scripts from npm (underscore, for capa), into the virtualenv; skipped without npm.
 	@if command -v npm >/dev/null 2>&1; then \
 	  mkdir -p $(VENV)/workbench-js && cp lc_runtime/workbench/package.json lc_runtime/workbench/package-lock.json $(VENV)/workbench-js/ \
@@ -60,7 +61,7 @@ test-mysql: install
 	LC_RUNTIME_TEST_DB=mysql $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check lc_runtime tests benchmarks
+	$(VENV)/bin/ruff check lc_runtime tests benchmarks examples
 	$(VENV)/bin/lint-imports
 
 bench: install

@@ -1,0 +1,1 @@
+"""An example XBlock for lc-runtime: a flashcard (see README.md)."""
