@@ -25,6 +25,7 @@ import gettext
 import json
 import logging
 import os
+import sys
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -32,6 +33,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.utils import translation
 from xblock.fields import Scope
 
@@ -69,8 +71,6 @@ class UserStateService:
         self._runtime = runtime
 
     def get_state_as_dict(self, username_or_email: str, block_id) -> dict[str, Any]:
-        from django.db.models import Q
-
         user = get_user_model().objects.filter(Q(username=username_or_email) | Q(email=username_or_email)).first()
         runtime = self._runtime
         if user is None or (user.id != runtime.learner_id and not runtime.user_is_staff):
@@ -234,9 +234,8 @@ class EmptyTeamsConfigurationService:
 
 # ---- mako and i18n: from the block's own package
 def _package_folder(block) -> Path:
-    module = type(block).unmixed_class.__module__ if hasattr(type(block), "unmixed_class") else type(block).__module__
-    import sys
-
+    """The folder of the top-level package that defines ``block``'s class (its templates and catalogues)."""
+    module = getattr(type(block), "unmixed_class", type(block)).__module__
     return Path(os.path.dirname(sys.modules[module.split(".")[0]].__file__))
 
 

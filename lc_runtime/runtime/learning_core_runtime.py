@@ -825,20 +825,22 @@ class LearningCoreRuntime(Runtime):
         fallback = getattr(block, "fallback_handler", None)
         if not getattr(handler, "_is_xblock_handler", False) and not getattr(fallback, "_is_xblock_handler", False):
             raise ValueError(f"{handler_name!r} is not a handler of {block.scope_ids.usage_id}")
-        if self.mode == "draft" and self.learner_id is None:
-            raise ValueError("a draft runtime without a user cannot make handler URLs: nobody could use them")
+        self._check_handler_urls_have_a_user()
         access = "thirdparty" if thirdparty and self.mode == "published" and self.viewer is None else "session"
         return handler_urls.handler_url(
             self.mode, str(block.scope_ids.usage_id), self.learner_id, handler_name, suffix, query, access=access
         )
+
+    def _check_handler_urls_have_a_user(self) -> None:
+        if self.mode == "draft" and self.learner_id is None:
+            raise ValueError("a draft runtime without a user cannot make handler URLs: nobody could use them")
 
     def handler_base_url(self, block) -> str:
         """
         The signed base (ending in ``/``) of every handler URL of ``block`` for this runtime's user in their
         session: a page's XBlock JavaScript runtime appends ``<handler>/<suffix>`` to it (``handler_urls``).
         """
-        if self.mode == "draft" and self.learner_id is None:
-            raise ValueError("a draft runtime without a user cannot make handler URLs: nobody could use them")
+        self._check_handler_urls_have_a_user()
         return handler_urls.handler_url(self.mode, str(block.scope_ids.usage_id), self.learner_id, "")[:-1]
 
     def resource_url(self, resource: str) -> str:

@@ -87,10 +87,6 @@ def _block(runtime, key):
         raise Http404(str(exc)) from exc
 
 
-def _is_staff(request: HttpRequest, course_key) -> bool:
-    return api.get_runtime(request.user, course_key=course_key).user_is_staff
-
-
 @login_required(login_url="workbench:login")
 def course_list(request: HttpRequest) -> HttpResponse:
     """Every course run, newest first."""
@@ -105,11 +101,13 @@ def course_outline(request: HttpRequest, course_key: str) -> HttpResponse:
     if not api.run_exists(key):
         raise Http404(f"No course run {key}")
     viewing = _viewing(request)
-    staff = _is_staff(request, key)
+    own_runtime = api.get_runtime(request.user, course_key=key)
+    staff = own_runtime.user_is_staff
     if viewing.learner is not None and not staff:
         raise PermissionDenied("Only course staff may view a course as someone else")
     outline = api.get_user_outline(key, request.user, view_as=viewing.learner)
-    runtime = _runtime(request, key, _Viewing("published", viewing.learner))
+    # The learner's Variants: the user's own runtime, or one viewing the course as the chosen learner.
+    runtime = own_runtime if viewing.learner is None else _runtime(request, key, _Viewing("published", viewing.learner))
     variants = []
     for record in runtime.iter_records():
         if record.pool_entity_id is None:

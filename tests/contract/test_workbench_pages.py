@@ -85,3 +85,13 @@ def test_users_create_makes_learners_and_staff_who_can_sign_in(db, capsys, clien
     assert client.login(username="sam", password="a-long-password")
     assert cli.main(["users", "create", "ada", "--password", "x"]) == 2
     assert "a user 'ada' exists already" in capsys.readouterr().err
+
+
+def test_the_outline_and_a_unit_cost_a_fixed_number_of_queries(course, client, make_user, django_assert_num_queries):
+    """Once the course is loaded: session, user, run, roles, dates, groups, Variants (and state for a unit)."""
+    client.force_login(make_user("ada"))
+    client.get(f"/course/{SELECTOR_KEY}/")  # the first visit draws the learner's Variants
+    with django_assert_num_queries(15):  # the outline's own runtime, then the page's: each reads run and roles
+        assert client.get(f"/course/{SELECTOR_KEY}/").status_code == 200
+    with django_assert_num_queries(10):
+        assert client.get(f"/block/{AB_UNIT}/").status_code == 200

@@ -122,6 +122,13 @@ class CutoverCounts:
     def as_dict(self) -> dict[str, Any]:
         return {"created": self.created, "present": self.present, "skipped": dict(sorted(self.skipped.items()))}
 
+    def add(self, outcome, different_reason: str) -> None:
+        """Count a bulk store's outcome; what was already stored differently is skipped for ``different_reason``."""
+        self.created += len(outcome.created)
+        self.present += len(outcome.present)
+        if outcome.different:
+            self.skipped[different_reason] += len(outcome.different)
+
 
 @dataclass
 class CutoverResult:
@@ -391,11 +398,7 @@ def _store_variants(plan: CutoverPlan, rows: list[ModuleRow], token: str, counts
             counts.skipped["a second row for the same learner and block"] += 1
             continue
         wanted[key] = NewVariant(selector.pool_entity_id, entries, selector.pool_version_id, selector.rules_version_id)
-    outcome = store_variants_of_learners(plan.course_key, wanted, token)
-    counts.created += len(outcome.created)
-    counts.present += len(outcome.present)
-    if outcome.different:
-        counts.skipped["another Variant is already stored"] += len(outcome.different)
+    counts.add(store_variants_of_learners(plan.course_key, wanted, token), "another Variant is already stored")
 
 
 def _store_partition_groups(plan: CutoverPlan, rows: list[TagRow], token: str, counts: CutoverCounts) -> None:
@@ -416,11 +419,7 @@ def _store_partition_groups(plan: CutoverPlan, rows: list[TagRow], token: str, c
             counts.skipped["a second tag for the same learner and partition"] += 1
         else:
             wanted[(row.user_id, partition_id)] = group_id
-    outcome = store_partition_groups_of_learners(plan.course_key, wanted, token)
-    counts.created += len(outcome.created)
-    counts.present += len(outcome.present)
-    if outcome.different:
-        counts.skipped["another group is already stored"] += len(outcome.different)
+    counts.add(store_partition_groups_of_learners(plan.course_key, wanted, token), "another group is already stored")
 
 
 def _copy_state(plan: CutoverPlan, rows: list[ModuleRow], store: LearnerStateStore, counts: CutoverCounts) -> None:
