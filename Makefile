@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_COURSE := course-v1:LcX+Demo+2026
+CHOICES_COURSE := course-v1:LcX+Choices+2026
 # Two workers fit these 2-core machines; each takes its own database. A test file stays on one worker,
 # so a file's module-level state (the Celery worker in test_tasks.py) is never shared between two.
 TEST_WORKERS ?= 2
@@ -17,9 +18,11 @@ $(PY):
 	$(PYTHON_BIN) -m venv $(VENV)
 
 $(STAMP): $(PY) setup.cfg pyproject.toml tests/plugins/setup.cfg lc_runtime/workbench/package-lock.json \
-          examples/flashcard-xblock/pyproject.toml
+          examples/flashcard-xblock/pyproject.toml examples/adaptive-selector/pyproject.toml \
+          examples/progression-processor/pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,blocks]" -e tests/plugins -e examples/flashcard-xblock
+	$(PY) -m pip install --quiet -e ".[test,blocks]" -e tests/plugins -e examples/flashcard-xblock \
+	  -e examples/adaptive-selector -e examples/progression-processor
 	@# The workbench's page scripts from npm (underscore, for capa), into the virtualenv; skipped without npm.
 	@if command -v npm >/dev/null 2>&1; then \
 	  mkdir -p $(VENV)/workbench-js && cp lc_runtime/workbench/package.json lc_runtime/workbench/package-lock.json $(VENV)/workbench-js/ \
@@ -49,6 +52,19 @@ demo: install
 	      | grep -E "Martian year|attempts|correct|unanswered" | head -4; \
 	    echo "--- the unit 'Something new' (it holds a block type no package provides), as HTML ---"; \
 	    $(VENV)/bin/lc-runtime render "block-v1:LcX+Demo+2026+type@vertical+block@something-new" --user $$learner --pretty; \
+	  done; \
+	  echo; echo "=== Per-learner content: examples/choices-course uses every built-in selector ==="; \
+	  $(VENV)/bin/lc-runtime import examples/choices-course | sed -n 1p; \
+	  for learner in ada grace; do \
+	    echo; echo "--- what $$learner is given (split_test, randomize, itembank, library_content, conditional) ---"; \
+	    $(VENV)/bin/lc-runtime tree $(CHOICES_COURSE) --user $$learner | sed -n '/Chosen for you/,$$p'; \
+	  done; \
+	  echo; echo "--- ada answers 'Martian year'; her conditional opens (grace's stays closed) ---"; \
+	  $(VENV)/bin/lc-runtime handle "block-v1:LcX+Choices+2026+type@problem+block@orbit-question" \
+	    xmodule_handler problem_check --user ada --post input_orbit-question_2_1=choice_1 > /dev/null; \
+	  for learner in ada grace; do \
+	    printf '%s: ' $$learner; $(VENV)/bin/lc-runtime render "block-v1:LcX+Choices+2026+type@vertical+block@once-answered" \
+	      --user $$learner --text | grep -v "^[[:space:]]*$$" | sed -n 1p; \
 	  done; \
 	  echo; echo "=== The workbench: the course in a browser, its blocks' JavaScript running ==="; \
 	  echo "  $(VENV)/bin/lc-runtime users create YOU --staff      # once: a user to sign in with (staff)"; \

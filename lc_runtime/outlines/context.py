@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -37,3 +37,11 @@ class LearnerContext(Protocol):
 
     def variant_members(self, selector_key: UsageKey) -> list[UsageKey]:
         """The members of a selector's pool the learner's Variant shows (none if they cannot reach it)."""
+
+    def remember(self, name: str, load: Callable[[], Any]) -> Any:
+        """
+        What ``load()`` returns, called once per runtime under ``name`` (a processor's own reads).
+
+        A runtime may run the processors more than once (for the blocks a request reaches, and again for a
+        whole outline): a plugin that reads its own data in ``load_data`` reads it through this, once.
+        """

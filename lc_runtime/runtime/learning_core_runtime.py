@@ -150,6 +150,12 @@ class _LearnerContext:
             return []
         return [runtime.usage_key_of(ref) for ref in runtime.variants.children_of(record)]
 
+    def remember(self, name, load):
+        remembered = self._runtime._processor_data
+        if name not in remembered:
+            remembered[name] = load()
+        return remembered[name]
+
 
 class RuntimeOwnedChildren:
     """
@@ -338,6 +344,8 @@ class LearningCoreRuntime(Runtime):
             is_reachable=lambda ref: self._closure(ref) is None,
         )
         self._access: AccessDecision | None = None
+        # What outline processors read of their own, once per runtime (LearnerContext.remember).
+        self._processor_data: dict[str, Any] = {}
         self._outline: CourseOutlineData | None = None
 
     # ---- the learner's dates (edx-when): their start, due and end of every block

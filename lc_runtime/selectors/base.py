@@ -73,6 +73,10 @@ class SelectionContext:
     whole batch of selectors at once); None when the run has no such block or the learner may not reach
     it. ``member_of(key)`` is the block a key names as a :class:`PoolMember` (None when the run has none),
     for a selector that shows blocks from outside its pool.
+
+    ``block_of_member(member)`` is a member of the selector's own pool as this learner has it (their
+    state read), whether or not their Variant shows it; None when the learner may not reach it. It serves
+    a selector that chooses by what the learner did with what it showed them (an adaptive sequence).
     """
 
     course_key: str
@@ -86,6 +90,8 @@ class SelectionContext:
     # For selectors that read other blocks (``Selector.sources``): a block of the course by its key.
     block_of: Callable[[str], XBlock | None] = lambda _key: None
     member_of: Callable[[str], PoolMember | None] = lambda _key: None
+    # For selectors that adapt to the learner's work on their own members: a pool member's block.
+    block_of_member: Callable[[PoolMember], XBlock | None] = lambda _member: None
 
     def partition_group(self, partition_id: int) -> int | None:
         """The learner's group in a partition the plugin declared, or None (anonymous, or no such partition)."""

@@ -227,6 +227,7 @@ class VariantResolver:
             descendants_of=self._descendant_keys,
             block_of=self._block_of,
             member_of=self._member_of,
+            block_of_member=self._block_of_member,
         )
 
     def _ref_of(self, key: str) -> BlockRef | None:
@@ -253,6 +254,13 @@ class VariantResolver:
         """The block ``key`` names, as the learner may reach it (else None), built with their state."""
         ref = self._ref_of(key)
         if ref is None or not self._is_reachable(ref) or not self.is_visible(self.tree.blocks[ref]):
+            return None
+        return self._load_block(ref)
+
+    def _block_of_member(self, member: PoolMember) -> XBlock | None:
+        """A member of the pool being chosen from, with the learner's state, if they may reach it (else None)."""
+        ref = member.ref
+        if ref not in self.tree.blocks or not self._is_reachable(ref):
             return None
         return self._load_block(ref)
 
