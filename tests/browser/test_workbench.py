@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from lc_runtime import api
-from tests.conftest import DEMO_COURSE, DEMO_KEY, LEAF_COURSE, LEAF_KEY, SELECTOR_COURSE, SELECTOR_KEY, usage
+from tests.conftest import DEMO_COURSE, DEMO_KEY, LEAF_COURSE, LEAF_KEY, ROOT, SELECTOR_COURSE, SELECTOR_KEY, usage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,6 +18,8 @@ POLL = usage(LEAF_KEY, "poll", "planet-poll")
 DONE_UNIT = usage(LEAF_KEY, "vertical", "done-unit")
 AB_UNIT = usage(SELECTOR_KEY, "vertical", "unit_ab")
 PASSWORD = "a-long-test-password"
+MATH_COURSE = ROOT / "tests" / "fixtures" / "math-course"
+MATH_KEY = "course-v1:LcX+Math+2026"
 
 
 @pytest.fixture
@@ -132,3 +134,34 @@ def test_a_learner_answers_a_problem_through_capas_own_javascript(page, workbenc
     runtime = api.get_runtime(api_user("ada"), course_key=DEMO_KEY)
     problem = runtime.get_block(usage(DEMO_KEY, "problem", "orbit-question"))
     assert (problem.attempts, problem.is_correct()) == (1, True)
+
+
+def test_math_is_typeset_by_mathjax_from_npm_with_no_request_leaving_the_site(page, workbench_server, users):
+    from lc_runtime.workbench.views import STATIC_FOLDERS
+
+    if not (STATIC_FOLDERS["vendor"] / "mathjax" / "MathJax.js").is_file():
+        pytest.skip("npm's mathjax is not installed (make install does it where npm is)")
+    api.import_olx(MATH_COURSE)
+    users("ada")
+    requested = []
+    page.on("request", lambda request: requested.append((request.url, request.resource_type)))
+    sign_in(page, workbench_server, "ada")
+    open_block(page, workbench_server, usage(MATH_KEY, "vertical", "area-unit"))
+    # The HTML block's \\( r \\) and \\[ ... \\], the problem's <math>$r$</math> and its two choices' [mathjaxinline].
+    page.wait_for_function("document.querySelectorAll('.MathJax_SVG, .MathJax_SVG_Display').length >= 5")
+    text = page.inner_text("main")
+    assert "mathjax" not in text.lower() and "\\pi" not in text and "\\(" not in text
+
+    # capa replaces the problem's HTML after an answer and asks MathJax to typeset it again.
+    page.check("input[value='choice_0']")
+    page.click("button.submit")
+    page.wait_for_selector(".problem :text('You have used 1 of 3 attempts')")
+    page.wait_for_function("document.querySelectorAll('.problem .MathJax_SVG').length >= 3")
+    assert "mathjaxinline" not in page.inner_text("main")
+    assert page.errors == []
+    # Every script (MathJax's parts included) came from the site. The one request that leaves it is capa's own
+    # stylesheet asking Google's font service for Open Sans, which the page's fixture refuses: text falls back.
+    leaving = [(url, kind) for url, kind in requested if not url.startswith(workbench_server.url)]
+    assert any(kind == "script" and "mathjax/jax/" in url for url, kind in requested)
+    fonts = "https://fonts.googleapis.com/"
+    assert all(kind == "stylesheet" and url.startswith(fonts) for url, kind in leaving), leaving
