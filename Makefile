@@ -11,7 +11,7 @@ CHOICES_COURSE := course-v1:LcX+Choices+2026
 TEST_WORKERS ?= 2
 PYTEST_ARGS ?= -n $(TEST_WORKERS) --dist loadfile --durations=15
 
-.PHONY: install demo test test-mysql lint bench soak clean
+.PHONY: install demo test test-mysql lint docs bench soak clean
 
 $(PY):
 	@$(PYTHON_BIN) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 12) else "lc-runtime needs Python 3.12 or newer, but $(PYTHON_BIN) is %d.%d" % v[:2])'
@@ -21,7 +21,7 @@ $(STAMP): $(PY) setup.cfg pyproject.toml tests/plugins/setup.cfg lc_runtime/work
           examples/flashcard-xblock/pyproject.toml examples/adaptive-selector/pyproject.toml \
           examples/progression-processor/pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,blocks]" -e tests/plugins -e examples/flashcard-xblock \
+	$(PY) -m pip install --quiet -e ".[test,blocks,docs]" -e tests/plugins -e examples/flashcard-xblock \
 	  -e examples/adaptive-selector -e examples/progression-processor
 	@# The workbench's page scripts from npm (underscore, for capa), into the virtualenv; skipped without npm.
 	@if command -v npm >/dev/null 2>&1; then \
@@ -75,6 +75,11 @@ test: install
 
 test-mysql: install
 	LC_RUNTIME_TEST_DB=mysql $(PY) -m pytest $(PYTEST_ARGS)
+
+docs: install
+	@# Offline (no intersphinx, no remote theme) and strict: a warning fails the build.
+	$(PY) -m sphinx -W --keep-going -q -b html docs build/docs
+	@echo "The docs are in build/docs/index.html"
 
 lint: install
 	$(VENV)/bin/ruff check lc_runtime tests benchmarks examples

@@ -2,7 +2,7 @@
 Celery tasks, for operators moving many courses: one task imports one course export.
 
 edx-platform's workers already run Celery; queue one ``lc_runtime.tasks.import_course`` per course
-and they spread the migration over every machine:
+and they spread the migration over every machine::
 
     from celery import current_app
     for path in exports:                       # a path every worker can read (a shared volume)
