@@ -5,6 +5,7 @@ What a newcomer tried, and what went wrong (issue 13's "Why"): each case, as a t
 from __future__ import annotations
 
 import html as html_module
+import os
 import re
 
 import pytest
@@ -151,3 +152,29 @@ def test_make_bench_walks_every_shared_course(name, db, make_user, capsys):
     row = bench_shared_course(name, shared_olx(name), make_user("bench-learner"))
     assert row["units"] > 0 and row["unit_render"]["median"] > 0
     assert row["reimport_updated"] == 0
+
+
+@pytest.mark.parametrize("args", [
+    ["--help"], ["import", "--help"], ["tree", "course-v1:not a key"], ["import", "/no/such/export"],
+    ["render", "not-a-usage-key", "--user", "ada"], ["no-such-command"],
+])
+def test_help_and_errors_answer_before_django_is_set_up(args):
+    """Every call took 4-10 s: help and bad arguments now answer without configuring Django or its apps."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from lc_runtime import cli\n"
+        "try:\n"
+        f"    status = cli.main({args!r})\n"
+        "except SystemExit as exit:\n"
+        "    status = exit.code\n"
+        "from django.apps import apps\n"
+        "print('STATUS', status, 'APPS_READY', apps.ready, 'XBLOCKS_LOADED', 'xblocks_contrib' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                          env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"})
+    last = done.stdout.strip().splitlines()[-1]
+    status = 0 if args[-1] == "--help" else 2
+    assert last == f"STATUS {status} APPS_READY False XBLOCKS_LOADED False", done.stdout + done.stderr
