@@ -81,6 +81,7 @@ from lc_runtime.runtime.services import (
     SettingsService,
     XQueueService,
 )
+from lc_runtime.runtime.video_config import VideoConfigService
 from lc_runtime.selectors.base import PoolMember
 from lc_runtime.selectors.block import block_class_for
 from lc_runtime.selectors.registry import selector_for_tag
@@ -303,6 +304,7 @@ class LearningCoreRuntime(Runtime):
                 else NoCompletionService()
             ),
             "discussion_config_service": DiscussionConfigService(),
+            "video_config": VideoConfigService(str(course_key), mode=mode),
             "call_to_action": CallToActionService(),
             "user": RuntimeUserService(user, str(course_key), roles=lambda: self.course_roles),
             "user_state": UserStateService(self),

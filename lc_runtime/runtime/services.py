@@ -20,6 +20,8 @@ service                    default behaviour
 ``xqueue``                 no external grader configured (``interface`` is None)
 ``discussion_config_service``  discussions visible and read-only (no forum backend)
 ``call_to_action``         no calls to action
+``video_config``           the video block's transcripts from the course's static files
+                           (:mod:`lc_runtime.runtime.video_config`)
 =========================  ==================================================================
 """
 

@@ -54,8 +54,11 @@ log = logging.getLogger(__name__)
 
 @cache
 def _pattern(prefix: str) -> re.Pattern:
-    # edx-platform's static_replace pattern: an opening quote, the prefix, the rest up to the same quote.
-    return re.compile(r"""(?P<quote>\\?['"])(?P<prefix>""" + re.escape(prefix) + r""")(?P<rest>.*?)(?P=quote)""")
+    # edx-platform's static_replace pattern: an opening quote, the prefix, the rest up to the same quote. Quotes
+    # may also be HTML-escaped, as a Django template writes JSON into an attribute: xblocks-contrib's video
+    # block puts its HTML5 sources in data-metadata so, and a "/static/clip.mp4" there must play too.
+    quote_mark = r"""(?P<quote>\\?['"]|&quot;|&#34;|&#x27;|&#39;)"""
+    return re.compile(quote_mark + "(?P<prefix>" + re.escape(prefix) + ")(?P<rest>.*?)(?P=quote)")
 
 
 def _prefix() -> str:

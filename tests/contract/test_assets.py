@@ -448,6 +448,14 @@ def test_replace_urls_follows_edx_platforms_rules(settings):
     static_only = replace_urls(text, key, static_only=True)
     assert 'href="/jump_to_id/abc"' in static_only and f'src="{BASE}a.png"' in static_only
 
+    # JSON that a Django template escaped into an attribute (the video block's HTML5 sources): rewritten too.
+    escaped = (
+        'data-metadata="{&quot;sources&quot;: [&quot;/static/clip.webm&quot;], &quot;x&quot;: &#34;/static/e&#34;}"'
+    )
+    assert replace_urls(escaped, key) == (
+        f'data-metadata="{{&quot;sources&quot;: [&quot;{BASE}clip.webm&quot;], &quot;x&quot;: &#34;{BASE}e&#34;}}"'
+    )
+
     settings.LC_RUNTIME = {**settings.LC_RUNTIME, "JUMP_TO_ID_BASE_URL": "https://lms.example.com/courses/{course_key}/jump_to_id/"}
     assert f'href="https://lms.example.com/courses/{key}/jump_to_id/abc"' in replace_urls(text, key)
 

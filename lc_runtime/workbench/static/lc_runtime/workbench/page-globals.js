@@ -1,8 +1,8 @@
 /*
  * What edx-platform's pages give every block's JavaScript, and the workbench gives too, in its own small
  * versions: the tracking logger (events go nowhere here: blocks publish theirs through their handlers),
- * edx.StringUtils.interpolate, JavascriptLoader.executeModuleScripts and Collapsible.setCollapsibles
- * (which capa's problem script calls). gettext and friends come from Django's JavaScript catalogue and
+ * edx.StringUtils.interpolate, edx.HtmlUtils, JavascriptLoader.executeModuleScripts and Collapsible.setCollapsibles
+ * (which capa's problem script calls), onTouchBasedDevice (which the video player's calls). gettext and friends come from Django's JavaScript catalogue and
  * underscore from npm, both loaded before this file.
  */
 (function (window, $) {
@@ -22,6 +22,33 @@
             });
         }
     };
+
+    // edx-ui-toolkit's HtmlUtils, as edx-platform's pages have it: text is escaped unless marked as HTML.
+    (function (StringUtils) {
+        function HtmlSnippet(text) { this.text = String(text); }
+        HtmlSnippet.prototype.toString = function () { return this.text; };
+        HtmlSnippet.prototype.valueOf = HtmlSnippet.prototype.toString;
+        function HTML(text) { return new HtmlSnippet(text); }
+        function ensureHtml(value) { return value instanceof HtmlSnippet ? value : HTML(_.escape(value)); }
+        window.edx.HtmlUtils = window.edx.HtmlUtils || {
+            HtmlSnippet: HtmlSnippet,
+            HTML: HTML,
+            ensureHtml: ensureHtml,
+            interpolateHtml: function (format, values) {
+                return HTML(StringUtils.interpolate(ensureHtml(format).toString(), _.mapObject(values || {}, ensureHtml)));
+            },
+            joinHtml: function () { return HTML(_.map(arguments, function (part) { return ensureHtml(part).toString(); }).join("")); },
+            template: function (text, settings) {
+                var compiled = _.template(text, settings);
+                return function (data) {
+                    return HTML(compiled(_.extend({ HtmlUtils: window.edx.HtmlUtils, StringUtils: StringUtils }, data)));
+                };
+            },
+            setHtml: function (element, html) { return $(element).html(ensureHtml(html).toString()); },
+            append: function (element, html) { return $(element).append(ensureHtml(html).toString()); },
+            prepend: function (element, html) { return $(element).prepend(ensureHtml(html).toString()); }
+        };
+    })(window.edx.StringUtils);
 
     // capa runs the <script> elements of a problem's HTML that it inserts itself (its "module scripts").
     window.JavascriptLoader = window.JavascriptLoader || {
@@ -55,6 +82,11 @@
         readElts: function (elements) {
             window.SR.readTexts($(elements).map(function () { return $(this).text(); }).get());
         }
+    };
+
+    // The video player asks whether the page is on a touch device (the matched device's name, or null).
+    window.onTouchBasedDevice = window.onTouchBasedDevice || function () {
+        return window.navigator.userAgent.match(/iPhone|iPod|iPad|Android/i);
     };
 
     // Sections a problem marks collapsible: a heading that shows and hides what follows it.
