@@ -4,6 +4,7 @@ PYTHON_BIN := $(shell command -v python3.12 2>/dev/null || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+NPM_STAMP := $(VENV)/workbench-js/.installed-stamp
 DEMO_COURSE := course-v1:LcX+Demo+2026
 CHOICES_COURSE := course-v1:LcX+Choices+2026
 # Two workers fit these 2-core machines; each takes its own database. A test file stays on one worker,
@@ -17,20 +18,23 @@ $(PY):
 	@$(PYTHON_BIN) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 12) else "lc-runtime needs Python 3.12 or newer, but $(PYTHON_BIN) is %d.%d" % v[:2])'
 	$(PYTHON_BIN) -m venv $(VENV)
 
-$(STAMP): $(PY) setup.cfg pyproject.toml tests/plugins/setup.cfg lc_runtime/workbench/package-lock.json \
+$(STAMP): $(PY) setup.cfg pyproject.toml tests/plugins/setup.cfg \
           examples/flashcard-xblock/pyproject.toml examples/adaptive-selector/pyproject.toml \
           examples/progression-processor/pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,blocks,docs]" -e tests/plugins -e examples/flashcard-xblock \
 	  -e examples/adaptive-selector -e examples/progression-processor
-	@# The workbench's page scripts from npm (underscore, for capa), into the virtualenv; skipped without npm.
-	@if command -v npm >/dev/null 2>&1; then \
-	  mkdir -p $(VENV)/workbench-js && cp lc_runtime/workbench/package.json lc_runtime/workbench/package-lock.json $(VENV)/workbench-js/ \
-	  && npm ci --prefix $(VENV)/workbench-js --no-audit --no-fund --silent; \
-	else echo "npm is missing: the workbench runs without underscore, and capa problems' scripts do not start"; fi
 	@touch $(STAMP)
 
-install: $(STAMP)
+# The workbench's page scripts from npm (underscore, jQuery UI, MathJax, ...), into the virtualenv. Without npm
+# this says so and leaves no stamp, so that the next make installs them once npm is there.
+$(NPM_STAMP): lc_runtime/workbench/package.json lc_runtime/workbench/package-lock.json | $(PY)
+	@if command -v npm >/dev/null 2>&1; then \
+	  mkdir -p $(VENV)/workbench-js && cp lc_runtime/workbench/package.json lc_runtime/workbench/package-lock.json $(VENV)/workbench-js/ \
+	  && npm ci --prefix $(VENV)/workbench-js --no-audit --no-fund --silent && touch $(NPM_STAMP); \
+	else echo "npm is missing: the workbench's page scripts are not installed (capa, math and video do not run; their browser tests skip)"; fi
+
+install: $(STAMP) $(NPM_STAMP)
 
 demo: install
 	@# The demo uses the command's own home (./.lc-runtime), so later lc-runtime calls find its course; its two

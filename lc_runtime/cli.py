@@ -147,6 +147,10 @@ def check_arguments(args: argparse.Namespace) -> str | None:
     """
     from lc_runtime.keys import InvalidKey, to_course_key, to_usage_key
 
+    if getattr(args, "command", None) == "serve" and _serves_others_with_the_development_secret(args.host):
+        return (f"serve refused on {args.host}: other machines could reach it, and its SECRET_KEY is the development "
+                "one anyone can read, so anyone could sign sessions and handler URLs. Set LC_RUNTIME_SECRET_KEY, or "
+                "serve on 127.0.0.1")
     path = getattr(args, "path", None)
     if getattr(args, "command", None) == "import" and path and "://" not in path and not os.path.exists(path):
         return f"import refused, nothing was written: {path}: no such file or folder"
@@ -158,6 +162,13 @@ def check_arguments(args: argparse.Namespace) -> str | None:
     except InvalidKey as exc:
         return str(exc)
     return None
+
+
+def _serves_others_with_the_development_secret(host: str) -> bool:
+    """Whether ``serve`` would listen beyond this machine with the standalone settings' public development key."""
+    standalone = os.environ.get("DJANGO_SETTINGS_MODULE", STANDALONE_SETTINGS) == STANDALONE_SETTINGS
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    return standalone and not loopback and not os.environ.get("LC_RUNTIME_SECRET_KEY")
 
 
 def _migrations_pending() -> bool:

@@ -3,7 +3,8 @@ Course-relative URLs in block HTML, rewritten to URLs that work: what ``replace_
 
 Course content links to its own files and pages with edx-platform's portable forms, each written
 right after a quote (``"`` or ``'``, or ``\\"`` inside JSON), as edx-platform's ``static_replace``
-finds them:
+finds them, or after an HTML-escaped quote (``&quot;``, ``&#34;``, ``&#39;``, ``&#x27;``: JSON that a
+Django template wrote into an attribute), up to the same quote:
 
 =========================  ===========================================================================
 written                    rewritten to

@@ -9,8 +9,8 @@ transcript is served in the format the player asks for (SJSON, SRT or text), con
 course holds.
 
 The player's questions about platform features (HLS, YouTube deprecation or blocking, public sharing,
-transcript feedback) are all answered "off". Studio's transcript upload and deletion are not offered: they
-raise :class:`NotImplementedError`, and the video's editor says the operation failed.
+transcript feedback) are all answered "off". Studio's transcript upload stores a ``.srt`` among the course's
+draft static files and names it in the block; removing one unnames it.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ import json
 import re
 from dataclasses import dataclass
 
-from lc_runtime.content.assets.api import InvalidAssetPath, find_course_asset
+from lc_runtime.content.assets.api import AssetWriter, InvalidAssetPath, find_course_asset
+from lc_runtime.content.courses.api import package_for_run
 
 __all__ = ["VideoConfigService", "sjson_to_srt", "sjson_to_text", "srt_to_sjson"]
 
 SJSON, SRT, TXT = "sjson", "srt", "txt"
 MIME_TYPES = {SJSON: "application/json", SRT: "application/x-subrip; charset=utf-8", TXT: "text/plain; charset=utf-8"}
 
+_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 _SRT_TIMING = re.compile(
     r"(?P<h1>\d+):(?P<m1>\d\d):(?P<s1>\d\d)[,.](?P<ms1>\d{1,3})\s*-->\s*"
     r"(?P<h2>\d+):(?P<m2>\d\d):(?P<s2>\d\d)[,.](?P<ms2>\d{1,3})"
@@ -84,6 +86,7 @@ class VideoConfigService:
     def __init__(self, course_key: str, mode: str = "published") -> None:
         self.course_key = course_key
         self.mode = mode
+        self._files: dict[str, _Transcript | None] = {}  # each candidate file read once per runtime
 
     # Platform features that need edx-platform's configuration models or video pipeline: off.
     def is_hls_playback_enabled(self, course_id) -> bool:
@@ -107,11 +110,39 @@ class VideoConfigService:
     def handle_editor_saved(self, video_block, user_id, old_metadata) -> None:
         """Nothing to synchronise: there is no edx-val; the block's fields are its whole state."""
 
-    def upload_transcript(self, **kwargs) -> None:
-        raise NotImplementedError("lc-runtime takes no transcript uploads: add the file to the course's static files")
+    def upload_transcript(self, *, video_block, edx_video_id, language_code, new_language_code, transcript_file,
+                          **kwargs) -> None:
+        """
+        Studio's upload of a SubRip transcript: stored as the course's draft static file
+        ``<block id>-<language>.srt`` and named in the block's ``transcripts`` (under ``new_language_code``,
+        in place of ``language_code``). Raises the block's ``TranscriptsGenerationException`` (a 400 for
+        Studio) for a file that is not SubRip, a language code that is not one, or a published runtime.
+        """
+        from xblocks_contrib.video.exceptions import TranscriptsGenerationException
 
-    def delete_transcript(self, **kwargs) -> None:
-        raise NotImplementedError("lc-runtime deletes no transcripts: remove the file from the course's static files")
+        if self.mode != "draft":
+            raise TranscriptsGenerationException("transcripts are uploaded to a course's draft (Studio's runtime)")
+        if not _LANGUAGE_CODE.fullmatch(str(new_language_code)):
+            raise TranscriptsGenerationException(f"not a language code: {new_language_code!r}")
+        data = transcript_file.read()
+        if not srt_to_sjson(data.decode("utf-8-sig"))["text"]:  # UnicodeDecodeError: the block's 400 too
+            raise TranscriptsGenerationException("not a SubRip (.srt) transcript: no cue in it")
+        path = f"{video_block.location.block_id}-{new_language_code}.srt"
+        writer = AssetWriter(package_for_run(self.course_key), created_by=getattr(video_block.runtime.user, "pk", None))
+        writer.save(path, data, content_type=MIME_TYPES[SRT].split(";")[0])
+        self._files.pop(path, None)
+        transcripts = {lang: name for lang, name in (video_block.transcripts or {}).items() if lang != language_code}
+        video_block.transcripts = {**transcripts, new_language_code: path}
+        video_block.save()
+
+    def delete_transcript(self, *, video_block, edx_video_id, language_code, **kwargs) -> None:
+        """
+        Studio's removal of a transcript: the block no longer names it. The file stays among the course's
+        static files (another block or run may use it); the static files page deletes files.
+        """
+        if language_code in (video_block.transcripts or {}):
+            video_block.transcripts = {k: v for k, v in video_block.transcripts.items() if k != language_code}
+            video_block.save()
 
     def available_translations(self, video_block, transcripts: dict, verify_assets=None, is_bumper=False, **kwargs):
         """The languages the block has a transcript file for, in the course's static files."""
@@ -141,20 +172,26 @@ class VideoConfigService:
     def _find(self, video_block, lang: str, transcripts: dict, *, youtube_id) -> _Transcript | None:
         """The first of the block's candidate files for ``lang`` that the course holds and that reads as one."""
         for filename in self._candidates(video_block, lang, transcripts, youtube_id):
-            try:
-                asset = find_course_asset(self.course_key, filename, mode=self.mode)
-            except InvalidAssetPath:
-                continue  # a name from the request or the OLX that cannot be a static file
-            if asset is None:
-                continue
-            text = asset.read().decode("utf-8-sig", errors="replace")
-            try:
-                sjson = json.loads(text) if filename.endswith(".sjson") else srt_to_sjson(text)
-            except ValueError:
-                continue
-            if isinstance(sjson, dict) and sjson.get("text"):
-                return _Transcript(filename, sjson)
+            if filename not in self._files:
+                self._files[filename] = self._read(filename)
+            if self._files[filename] is not None:
+                return self._files[filename]
         return None
+
+    def _read(self, filename: str) -> _Transcript | None:
+        """The static file ``filename`` as a transcript, or None: missing, not a static file's name, unreadable."""
+        try:
+            asset = find_course_asset(self.course_key, filename, mode=self.mode)
+        except InvalidAssetPath:
+            return None  # a name from the request or the OLX that cannot be a static file
+        if asset is None:
+            return None
+        text = asset.read().decode("utf-8-sig", errors="replace")
+        try:
+            sjson = json.loads(text) if filename.endswith(".sjson") else srt_to_sjson(text)
+        except ValueError:
+            return None
+        return _Transcript(filename, sjson) if isinstance(sjson, dict) and sjson.get("text") else None
 
     @staticmethod
     def _candidates(video_block, lang: str, transcripts: dict, youtube_id) -> list[str]:

@@ -47,11 +47,14 @@ class _Viewing:
         return "?" + "&".join(parts) if parts else ""
 
 
-def _viewing(request: HttpRequest) -> _Viewing:
+def _viewing(request: HttpRequest, course_key) -> _Viewing:
     mode = "draft" if request.GET.get("mode") == "draft" else "published"
     learner = None
     username = request.GET.get("as")
     if username and mode == "published":
+        # Staff first: anyone else learns nothing of which usernames exist (403 whatever the name).
+        if not api.has_staff_access(api.course_roles(request.user, course_key)):
+            raise PermissionDenied("Only course staff may view a course as someone else")
         learner = get_user_model().objects.filter(username=username).first()
         if learner is None:
             raise Http404(f"No user {username!r}")
@@ -100,7 +103,7 @@ def course_outline(request: HttpRequest, course_key: str) -> HttpResponse:
     key = _course_key(course_key)
     if not api.run_exists(key):
         raise Http404(f"No course run {key}")
-    viewing = _viewing(request)
+    viewing = _viewing(request, key)
     own_runtime = api.get_runtime(request.user, course_key=key)
     staff = own_runtime.user_is_staff
     if viewing.learner is not None and not staff:
@@ -153,7 +156,7 @@ def _page(request: HttpRequest, template: str, runtime, block, view: str, contex
 def block_page(request: HttpRequest, usage_key: str) -> HttpResponse:
     """A block (a unit, usually) rendered as the learner sees it, its JavaScript running; the draft for staff."""
     key = _usage_key(usage_key)
-    viewing = _viewing(request)
+    viewing = _viewing(request, key.course_key)
     runtime = _runtime(request, key.course_key, viewing)
     block = _block(runtime, key)
     editable = []

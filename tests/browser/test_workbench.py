@@ -184,6 +184,7 @@ def test_a_learner_plays_a_video_with_its_transcript_and_the_position_is_kept(pa
     # The transcript comes from the course's static files, through the block's transcript handler.
     page.wait_for_selector(".video.is-initialized.is-captions-rendered")
     assert "Yellow and green, then blue." in page.inner_text(".subtitles")
+    assert page.evaluate("document.fonts.check('14px FontAwesome')")  # the controls' icons, from npm's font-awesome
     page.click(".video-controls button.video_control")  # play: the WebM among the course's static files
     page.wait_for_function("document.querySelector('.video video').currentTime > 1.3")
     # Pause: the player saves the position through the block's save_user_state handler.

@@ -156,7 +156,7 @@ def test_make_bench_walks_every_shared_course(name, db, make_user, capsys):
 
 @pytest.mark.parametrize("args", [
     ["--help"], ["import", "--help"], ["tree", "course-v1:not a key"], ["import", "/no/such/export"],
-    ["render", "not-a-usage-key", "--user", "ada"], ["no-such-command"],
+    ["render", "not-a-usage-key", "--user", "ada"], ["no-such-command"], ["serve", "--host", "0.0.0.0"],
 ])
 def test_help_and_errors_answer_before_django_is_set_up(args):
     """Every call took 4-10 s: help and bad arguments now answer without configuring Django or its apps."""
@@ -178,3 +178,10 @@ def test_help_and_errors_answer_before_django_is_set_up(args):
     last = done.stdout.strip().splitlines()[-1]
     status = 0 if args[-1] == "--help" else 2
     assert last == f"STATUS {status} APPS_READY False XBLOCKS_LOADED False", done.stdout + done.stderr
+
+
+def test_serve_beyond_this_machine_needs_a_secret_key_of_its_own(tmp_path):
+    """The standalone settings' development SECRET_KEY is public: on 0.0.0.0 anyone could forge sessions."""
+    status, output = run_cli(tmp_path / "home", "serve", "--host", "0.0.0.0", "--port", "0")
+    assert status == 2 and "serve refused on 0.0.0.0" in output and "LC_RUNTIME_SECRET_KEY" in output
+    assert not (tmp_path / "home").exists()

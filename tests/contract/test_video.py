@@ -10,6 +10,7 @@ import html
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from lc_runtime import api
@@ -19,6 +20,8 @@ from tests.conftest import ROOT, usage
 VIDEO_COURSE = ROOT / "tests" / "fixtures" / "video-course"
 KEY = "course-v1:LcX+Video+2026"
 VIDEO = usage(KEY, "video", "colours")
+BY_SUB = usage(KEY, "video", "by-sub")
+SILENT = usage(KEY, "video", "silent")
 
 
 @pytest.fixture
@@ -28,11 +31,18 @@ def ada(db, make_user):
     return make_user("ada")
 
 
-def call(user, handler: str, suffix: str, query: str = ""):
+def call(user, handler: str, suffix: str, query: str = "", *, video: str = VIDEO):
     runtime = api.get_runtime(user, course_key=KEY)
     client = Client()
     client.force_login(user)
-    return client.get(runtime.handler_url(runtime.get_block(VIDEO), handler, suffix) + query)
+    return client.get(runtime.handler_url(runtime.get_block(video), handler, suffix) + query)
+
+
+def studio_post(author, suffix: str, data: dict, *, video: str = VIDEO):
+    runtime = api.get_runtime(author, course_key=KEY, mode="draft")
+    client = Client()
+    client.force_login(author)
+    return client.post(runtime.handler_url(runtime.get_block(video), "studio_transcript", suffix), data=data)
 
 
 def test_the_players_sources_are_the_courses_static_files(ada):
@@ -75,10 +85,77 @@ def test_a_language_with_no_transcript_is_not_found_or_refused(ada, suffix):
     assert call(ada, "transcript", suffix).status_code in (400, 404)
 
 
-def test_a_hostile_video_id_reads_no_file_outside_the_course(ada):
-    response = call(ada, "transcript", "translation/en", "?videoId=../../../etc/passwd")
-    # The block's own file wins; the name from the request is never a path out of the course's static files.
-    assert response.status_code == 200 and json.loads(response.content)["text"][0] == "Red, then orange."
+def test_an_english_transcript_is_found_by_the_blocks_sub(ada):
+    response = call(ada, "transcript", "translation/en", video=BY_SUB)
+    assert response.status_code == 200 and json.loads(response.content)["text"] == ["Colours, by the block's sub."]
+
+
+def test_a_hostile_video_id_is_no_path_out_of_the_courses_static_files(ada):
+    # The player's videoId names a candidate file; one that cannot be a static file is passed over.
+    response = call(ada, "transcript", "translation/en", "?videoId=../../../etc/passwd", video=BY_SUB)
+    assert response.status_code == 200 and json.loads(response.content)["text"] == ["Colours, by the block's sub."]
+    assert call(ada, "transcript", "translation/en", "?videoId=/etc/passwd", video=SILENT).status_code == 404
+
+
+def test_a_video_with_no_transcript_has_none_to_give(ada):
+    assert call(ada, "transcript", "translation/en", video=SILENT).status_code == 404
+    assert call(ada, "transcript", "download", "?lang=en", video=SILENT).status_code == 404
+    available = call(ada, "transcript", "available_translations", video=SILENT)
+    assert available.status_code == 404 or json.loads(available.content) == []
+
+
+def test_an_author_uploads_a_transcript_which_learners_get_once_published(ada, make_user):
+    sam = make_user("sam", is_staff=True)
+    srt = SimpleUploadedFile("de.srt", b"1\n00:00:00,000 --> 00:00:02,000\nRot, dann Orange.\n")
+    response = studio_post(sam, "translation", {"edx_video_id": "", "language_code": "de",
+                                                "new_language_code": "de", "file": srt})
+    assert response.status_code == 201, response.content
+    draft = api.get_runtime(sam, course_key=KEY, mode="draft").get_block(VIDEO)
+    assert draft.transcripts["de"] == "colours-de.srt"
+    assert call(ada, "transcript", "translation/de").status_code == 404  # learners see the published course
+    api.publish(KEY)
+    response = call(ada, "transcript", "translation/de")
+    assert response.status_code == 200 and json.loads(response.content)["text"] == ["Rot, dann Orange."]
+
+
+@pytest.mark.parametrize(("language", "content"), [
+    ("de", b"not a transcript at all"),           # no cue
+    ("de", b"\xff\xfe\x00 not utf-8"),             # not UTF-8
+    ("../../x", b"1\n00:00:00,000 --> 00:00:02,000\nA\n"),  # not a language code
+])
+def test_a_bad_upload_is_refused_and_changes_nothing(ada, make_user, language, content):
+    sam = make_user("sam", is_staff=True)
+    response = studio_post(sam, "translation", {"edx_video_id": "", "language_code": language,
+                                                "new_language_code": language,
+                                                "file": SimpleUploadedFile("x.srt", content)})
+    assert response.status_code == 400
+    draft = api.get_runtime(sam, course_key=KEY, mode="draft").get_block(VIDEO)
+    assert sorted(draft.transcripts) == ["en", "fr"]
+    assert api.find_asset(KEY, "colours-de.srt", mode="draft") is None
+
+
+def test_an_author_removes_a_transcript_from_the_block(ada, make_user):
+    sam = make_user("sam", is_staff=True)
+    runtime = api.get_runtime(sam, course_key=KEY, mode="draft")
+    client = Client()
+    client.force_login(sam)
+    url = runtime.handler_url(runtime.get_block(VIDEO), "studio_transcript", "translation")
+    response = client.delete(url, data=json.dumps({"lang": "fr", "edx_video_id": ""}), content_type="application/json")
+    assert response.status_code == 200
+    assert sorted(api.get_runtime(sam, course_key=KEY, mode="draft").get_block(VIDEO).transcripts) == ["en"]
+    assert api.find_asset(KEY, "colours-fr.srt", mode="draft") is not None  # the file stays a static file
+
+
+def test_learners_may_not_upload_transcripts(ada):
+    runtime = api.get_runtime(ada, course_key=KEY)
+    client = Client()
+    client.force_login(ada)
+    url = runtime.handler_url(runtime.get_block(VIDEO), "studio_transcript", "translation")
+    srt = SimpleUploadedFile("de.srt", b"1\n00:00:00,000 --> 00:00:02,000\nA\n")
+    response = client.post(url, data={"edx_video_id": "", "language_code": "de", "new_language_code": "de",
+                                      "file": srt})
+    assert response.status_code == 400  # a published runtime takes no uploads
+    assert api.find_asset(KEY, "colours-de.srt", mode="draft") is None
 
 
 def test_a_transcript_name_that_cannot_be_a_static_file_is_no_transcript(ada):
@@ -96,3 +173,17 @@ def test_srt_and_sjson_convert_both_ways():
     assert srt_to_sjson(sjson_to_srt(sjson)) == sjson
     assert sjson_to_text(sjson) == "One\nTwo lines"
     assert srt_to_sjson("") == {"start": [], "end": [], "text": []}
+
+
+def test_each_transcript_file_is_read_once_per_runtime(ada, django_assert_num_queries):
+    """The player asks for the languages on each transcript request; a runtime reads each file once."""
+    runtime = api.get_runtime(ada, course_key=KEY)
+    block = runtime.get_block(VIDEO)
+    service = runtime.service(block, "video_config")
+    with django_assert_num_queries(2):  # colours-en.srt and colours-fr.srt: one query each
+        assert service.available_translations(block, block.get_transcripts_info()) == ["en", "fr"]
+    with django_assert_num_queries(0):
+        assert service.available_translations(block, block.get_transcripts_info()) == ["en", "fr"]
+        content, filename, mimetype = service.get_transcript(block, "fr", "txt")
+    assert (filename, mimetype) == ("colours-fr.txt", "text/plain; charset=utf-8")
+    assert content.decode() == "Rouge, puis orange.\nJaune et vert, puis bleu."

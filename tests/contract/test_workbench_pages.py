@@ -37,12 +37,16 @@ def test_staff_see_a_learners_outline_variants_and_what_is_hidden(course, client
     assert re.search(r"<code>block-v1:LcX\+Sel\+2026\+type@split_test\+block@ab</code> \(split_test[^)]*\): "
                      r"<code>group_b</code>", page)
     assert "Publish the draft" in page
+    assert client.get(f"/course/{SELECTOR_KEY}/?as=nobody-by-this-name").status_code == 404  # staff are told
 
 
 def test_a_learner_may_not_view_as_someone_else(course, client, make_user):
     make_user("bob")
     client.force_login(make_user("ada"))
     assert client.get(f"/course/{SELECTOR_KEY}/?as=bob").status_code == 403
+    # A name that does not exist is refused alike: a learner cannot learn which usernames exist.
+    assert client.get(f"/course/{SELECTOR_KEY}/?as=nobody-by-this-name").status_code == 403
+    assert client.get(f"/block/{AB_UNIT}/?as=nobody-by-this-name").status_code == 403
     assert client.get(f"/block/{AB_UNIT}/?mode=draft").status_code == 403
     assert client.post(f"/course/{SELECTOR_KEY}/publish/").status_code == 403
 
