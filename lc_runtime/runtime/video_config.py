@@ -24,8 +24,7 @@ from lc_runtime.content.courses.api import package_for_run
 
 __all__ = ["VideoConfigService", "sjson_to_srt", "sjson_to_text", "srt_to_sjson"]
 
-SJSON, SRT, TXT = "sjson", "srt", "txt"
-MIME_TYPES = {SJSON: "application/json", SRT: "application/x-subrip; charset=utf-8", TXT: "text/plain; charset=utf-8"}
+SJSON, SRT, TXT = "sjson", "srt", "txt"  # the names of the block's TranscriptExtensions, imported where used
 
 _LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 _SRT_TIMING = re.compile(
@@ -129,7 +128,7 @@ class VideoConfigService:
             raise TranscriptsGenerationException("not a SubRip (.srt) transcript: no cue in it")
         path = f"{video_block.location.block_id}-{new_language_code}.srt"
         writer = AssetWriter(package_for_run(self.course_key), created_by=getattr(video_block.runtime.user, "pk", None))
-        writer.save(path, data, content_type=MIME_TYPES[SRT].split(";")[0])
+        writer.save(path, data, content_type="application/x-subrip")
         self._files.pop(path, None)
         transcripts = {lang: name for lang, name in (video_block.transcripts or {}).items() if lang != language_code}
         video_block.transcripts = {**transcripts, new_language_code: path}
@@ -155,6 +154,7 @@ class VideoConfigService:
         None) and ``output_format``; raises the block's ``TranscriptNotFoundError`` when the course holds none.
         """
         from xblocks_contrib.video.exceptions import TranscriptNotFoundError
+        from xblocks_contrib.video.video_transcripts_utils import TranscriptExtensions
 
         lang = lang or getattr(video_block, "transcript_language", None) or "en"
         found = self._find(video_block, lang, video_block.get_transcripts_info(is_bumper), youtube_id=youtube_id)
@@ -167,7 +167,7 @@ class VideoConfigService:
             content = sjson_to_text(found.sjson)
         else:
             output_format, content = SRT, sjson_to_srt(found.sjson)
-        return content.encode("utf-8"), f"{stem}.{output_format}", MIME_TYPES[output_format]
+        return content.encode("utf-8"), f"{stem}.{output_format}", TranscriptExtensions.mime_types[output_format]
 
     def _find(self, video_block, lang: str, transcripts: dict, *, youtube_id) -> _Transcript | None:
         """The first of the block's candidate files for ``lang`` that the course holds and that reads as one."""
@@ -195,10 +195,13 @@ class VideoConfigService:
 
     @staticmethod
     def _candidates(video_block, lang: str, transcripts: dict, youtube_id) -> list[str]:
+        """The files that may hold the block's ``lang`` transcript, by the block's own naming rules."""
+        from xblocks_contrib.video.video_transcripts_utils import get_html5_ids, subs_filename
+
         named = transcripts.get("transcripts", {}).get(lang)
         if lang != "en":
             return [named] if named else []
         ids = [youtube_id, transcripts.get("sub"), getattr(video_block, "youtube_id_1_0", None)]
-        ids += [source.split("/")[-1].rsplit(".", 1)[0] for source in getattr(video_block, "html5_sources", []) or []]
-        names = [named] + [f"subs_{video_id}.srt.sjson" for video_id in ids if video_id]
+        ids += get_html5_ids(getattr(video_block, "html5_sources", None) or [])
+        names = [named] + [subs_filename(video_id) for video_id in ids if video_id]
         return list(dict.fromkeys(name for name in names if name))

@@ -103,11 +103,9 @@ def course_outline(request: HttpRequest, course_key: str) -> HttpResponse:
     key = _course_key(course_key)
     if not api.run_exists(key):
         raise Http404(f"No course run {key}")
-    viewing = _viewing(request, key)
+    viewing = _viewing(request, key)  # PermissionDenied for "view as" unless staff
     own_runtime = api.get_runtime(request.user, course_key=key)
     staff = own_runtime.user_is_staff
-    if viewing.learner is not None and not staff:
-        raise PermissionDenied("Only course staff may view a course as someone else")
     outline = api.get_user_outline(key, request.user, view_as=viewing.learner)
     # The learner's Variants: the user's own runtime, or one viewing the course as the chosen learner.
     runtime = own_runtime if viewing.learner is None else _runtime(request, key, _Viewing("published", viewing.learner))

@@ -1,9 +1,10 @@
 /*
  * What edx-platform's pages give every block's JavaScript, and the workbench gives too, in its own small
  * versions: the tracking logger (events go nowhere here: blocks publish theirs through their handlers),
- * edx.StringUtils.interpolate, edx.HtmlUtils, JavascriptLoader.executeModuleScripts and Collapsible.setCollapsibles
- * (which capa's problem script calls), onTouchBasedDevice (which the video player's calls). gettext and friends come from Django's JavaScript catalogue and
- * underscore from npm, both loaded before this file.
+ * edx.StringUtils.interpolate, edx.HtmlUtils, JavascriptLoader.executeModuleScripts and
+ * Collapsible.setCollapsibles (which capa's problem script calls), onTouchBasedDevice (which the video
+ * player's calls). gettext and friends come from Django's JavaScript catalogue and underscore from npm,
+ * both loaded before this file.
  */
 (function (window, $) {
     "use strict";
