@@ -9,6 +9,11 @@ from lc_runtime.content.courses.models import (  # noqa: F401
     CourseRun,
 )
 from lc_runtime.content.dates.models import LearnerSchedule  # noqa: F401
-from lc_runtime.content.learners.models import LearnerState, LearnerVariant, PartitionGroup  # noqa: F401
+from lc_runtime.content.learners.models import (  # noqa: F401
+    LearnerChoicesLock,
+    LearnerState,
+    LearnerVariant,
+    PartitionGroup,
+)
 from lc_runtime.content.pools.models import SelectorPool, SelectorPoolVersion  # noqa: F401
 from lc_runtime.content.roles.models import CourseRole  # noqa: F401

@@ -6,7 +6,8 @@ answers for every unresolved selector a learner can reach in the same unit at on
 unit costs a fixed number of queries whatever its number of selectors and their pool sizes: one
 read of the learner's Variants (once per runtime), one of its partition groups (once, when a
 selector uses partitions), and on a first visit one INSERT and one locking re-read for each of
-those. Nested selectors (a selector inside a pool member) resolve in a further batch when reached.
+those, after one lock on the learner's choices (once per unit of work). Nested selectors (a
+selector inside a pool member) resolve in a further batch when reached.
 
 Selectors that store no Variant (``Selector.stores_variants`` False: ``conditional``) are computed again
 in each unit of work, after the stored ones of their batch, from the learner's state of the blocks they
@@ -87,6 +88,8 @@ class VariantResolver:
         # in the next one), and those being computed now (seen as showing nothing while they are).
         self._computed_in: dict[BlockRef, Any] = {}
         self._computing: set[BlockRef] = set()
+        # The unit of work in which this resolver holds the lock on the learner's choices.
+        self._choices_locked_in: Any = None
 
     # ---- what the runtime asks
 
@@ -135,12 +138,27 @@ class VariantResolver:
         )
         variant = Variant(variant.members, variant.group_id, generation)
         new = self._new_variant(proxy, variant)
+        self._lock_choices()
         if stored is None:
             created = learner_data.create_variants(self.user_id, self.course_key, [new], self._token)
             now = created.get(proxy.pool_entity_id)
         else:
             now = learner_data.replace_variant(self.user_id, self.course_key, new, self._token, replacing=stored)
         self._settle(proxy, block, now, context.events)
+
+    def _lock_choices(self) -> None:
+        """
+        Before storing the learner's Variants or groups: lock them, once per unit of work.
+
+        A request stores them in batches, as it reaches units; the lock makes another request of the
+        same learner that stores some in another order wait for this one to end, instead of holding
+        a row this one needs while it waits for one this one holds (ADR 0016).
+        """
+        unit = current_unit()
+        if unit is not None and unit is self._choices_locked_in:
+            return
+        if learner_data.lock_learner_choices(self.user_id, self.course_key) and unit is not None:
+            self._choices_locked_in = unit
 
     def _settle(self, proxy: BlockRecord, block: XBlock, stored: StoredVariant | None, events) -> None:
         """Show what is stored now; send ``events`` only if this request's write is what is stored."""
@@ -315,6 +333,7 @@ class VariantResolver:
             elif current is None:
                 missing.append(NewPartitionGroup(partition_id, chosen))
             else:  # the learner's group left the partition: assign again, as edx-platform does
+                self._lock_choices()
                 now, moved = learner_data.reassign_partition_group(
                     self.user_id, self.course_key, partition_id, chosen, self._token, replacing=current
                 )
@@ -322,6 +341,7 @@ class VariantResolver:
                 if moved:
                     self._send(block, [(PARTITION_ASSIGNED_EVENT, _assignment_event(partition, chosen))])
         if missing:
+            self._lock_choices()
             stored = learner_data.create_partition_groups(self.user_id, self.course_key, missing, self._token)
             for partition_id, (group_id, mine) in stored.items():
                 self._groups[partition_id] = group_id
@@ -397,6 +417,8 @@ class VariantResolver:
             return
         if not self.persist:  # viewed by staff as this learner: shown, not kept, not announced
             return
+        if pending:
+            self._lock_choices()
         new = [item for item in pending if item.previous is None]
         if new:
             stored = learner_data.create_variants(

@@ -10,13 +10,29 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
 
 
-def _StaticFiles(application):  # noqa: N802 - LiveServerThread's static_handler: the site serves its own files
-    return application
+class _OneRequestAtATime:
+    """
+    LiveServerThread's ``static_handler`` (the site serves its own files): the site handles one request at a
+    time, on connections read concurrently.
+
+    One request at a time: SQLite takes one writer at a time, and a unit of work per request holds it. Connections
+    read concurrently: chromium opens connections ahead of need (preconnects), and a server that handled one
+    connection at a time sat waiting on such an idle one while the page's next request queued behind it.
+    """
+
+    def __init__(self, application) -> None:
+        self.application = application
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            return self.application(environ, start_response)
 
 
 CHROMIUM = os.environ.get("LC_RUNTIME_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -68,23 +84,15 @@ def page(browser, request):
 
 @pytest.fixture
 def workbench_server(transactional_db):
-    """
-    The site on the test database, served by a thread that handles one request at a time: SQLite takes one
-    writer at a time, and a unit of work per request holds it (pytest-django's server answers concurrently).
-    """
-    from django.core.servers.basehttp import WSGIServer
+    """The site on the test database, served by Django's live-server thread, one request at a time."""
     from django.db import connections
-    from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
-
-    class SerialServerThread(LiveServerThread):
-        def _create_server(self, connections_override=None):
-            return WSGIServer((self.host, self.port), QuietWSGIRequestHandler, allow_reuse_address=False)
+    from django.test.testcases import LiveServerThread
 
     shared = {
         alias: connection for alias, connection in ((a, connections[a]) for a in connections)
         if connection.vendor == "sqlite" and connection.is_in_memory_db()
     }
-    thread = SerialServerThread("127.0.0.1", _StaticFiles, connections_override=shared, port=0)
+    thread = LiveServerThread("127.0.0.1", _OneRequestAtATime, connections_override=shared, port=0)
     thread.daemon = True
     thread.start()
     thread.is_ready.wait()

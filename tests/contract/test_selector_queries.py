@@ -20,12 +20,12 @@ UNIT = usage(KEY, "vertical", "unit")
 
 # Queries to render the unit for a learner, the tree already cached: (first visit, later visits).
 # Later: the learner's state (1) and Variants (1) and, with split tests, partition groups (1).
-# A first visit adds an INSERT and a locking re-read of the Variants (2) and, with split tests,
-# of the partition groups (2). Savepoints are not counted. Both decide first what the learner may reach:
-# their course roles (1) and personal dates (1), and on the first visit the run's dates, not cached yet
-# for this import (1).
+# A first visit adds the lock on the learner's choices (1, once per unit of work), an INSERT and a
+# locking re-read of the Variants (2) and, with split tests, of the partition groups (2). Savepoints
+# are not counted. Both decide first what the learner may reach: their course roles (1) and personal
+# dates (1), and on the first visit the run's dates, not cached yet for this import (1).
 ACCESS = 1 + 1
-EXPECTED = {"itembank": (4 + ACCESS + 1, 2 + ACCESS), "split_test": (7 + ACCESS + 1, 3 + ACCESS)}
+EXPECTED = {"itembank": (5 + ACCESS + 1, 2 + ACCESS), "split_test": (8 + ACCESS + 1, 3 + ACCESS)}
 
 
 def write_course(folder: Path, kind: str, selectors: int, pool: int) -> Path:

@@ -11,7 +11,7 @@ from django.db import models
 from openedx_content.models_api import PublishableEntity, PublishableEntityVersion
 from openedx_django_lib.fields import case_sensitive_char_field
 
-__all__ = ["LearnerState", "LearnerVariant", "PartitionGroup"]
+__all__ = ["LearnerChoicesLock", "LearnerState", "LearnerVariant", "PartitionGroup"]
 
 
 class LearnerState(models.Model):
@@ -105,3 +105,24 @@ class PartitionGroup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} in group {self.group_id} of partition {self.partition_id} ({self.course_key})"
+
+
+class LearnerChoicesLock(models.Model):
+    """
+    One row per (learner, course run) that holds nothing: a request locks it before it stores that
+    learner's Variants or partition groups in the run, and keeps the lock until its transaction ends.
+
+    One learner's requests then store their choices one at a time. Without it, two first visits that
+    reach the learner's selectors in opposite orders each inserted a Variant the other then waited
+    for, and MySQL/MariaDB broke the deadlock by aborting one of them (ADR 0016).
+    """
+
+    user_id = models.BigIntegerField()
+    course_key = case_sensitive_char_field(max_length=255)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user_id", "course_key"], name="lc_choiceslock_uniq")]
+
+    def __str__(self) -> str:
+        return f"choices of {self.user_id} in {self.course_key}"

@@ -16,12 +16,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple, Protocol
 
 from django.core.cache import caches
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from lc_runtime.conf import get_setting, import_object
 from lc_runtime.content.learners.models import LearnerState
+from lc_runtime.content.learners.upserts import touching_upsert
 
 ALL_LEARNERS = 0
 """The user id under which state shared by all learners (``user_state_summary``) is kept."""
@@ -209,10 +210,7 @@ class DjangoLearnerStateStore:
 
     @staticmethod
     def _upsert_options() -> dict[str, Any]:
-        options: dict[str, Any] = {"update_conflicts": True, "update_fields": ["modified"]}
-        if connections[router.db_for_write(LearnerState)].features.supports_update_conflicts_with_target:
-            options["unique_fields"] = list(StateKey._fields)  # SQLite, PostgreSQL; MySQL takes none
-        return options
+        return touching_upsert(LearnerState, list(StateKey._fields))
 
 
 class CacheLearnerStateStore:

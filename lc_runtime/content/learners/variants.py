@@ -17,12 +17,13 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 from opaque_keys.edx.keys import CourseKey
 
-from lc_runtime.content.learners.models import LearnerVariant, PartitionGroup
+from lc_runtime.content.learners.models import LearnerChoicesLock, LearnerVariant, PartitionGroup
+from lc_runtime.content.learners.upserts import touching_upsert
 
 
 def new_writer_token() -> str:
@@ -100,6 +101,25 @@ def _one_of(rows: Iterable[dict]) -> Q:
     for row in rows:
         condition |= Q(**row)
     return condition
+
+
+def lock_learner_choices(user_id: int, course_key: CourseKey) -> bool:
+    """
+    Lock one learner's Variants and partition groups in one course run until the transaction ends.
+
+    Call it before storing them in a transaction that may store more later (a request reaching
+    several units). Another transaction that locks them waits until this one ends; plain reads do
+    not wait. One query, an upsert of the learner's :class:`LearnerChoicesLock` row (created on the
+    first call), which locks it exclusively whether it existed or not. Outside a transaction there
+    is nothing to hold: no query, and False.
+    """
+    if not transaction.get_connection(router.db_for_write(LearnerChoicesLock)).in_atomic_block:
+        return False
+    LearnerChoicesLock.objects.bulk_create(
+        [LearnerChoicesLock(user_id=user_id, course_key=str(course_key))],
+        **touching_upsert(LearnerChoicesLock, ["user_id", "course_key"]),
+    )
+    return True
 
 
 def learner_variants(user_id: int, course_key: CourseKey) -> dict[int, StoredVariant]:

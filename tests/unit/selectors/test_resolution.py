@@ -23,7 +23,7 @@ from lc_runtime.content.learners.api import (
     learner_partition_groups,
     learner_variants,
 )
-from lc_runtime.models import CourseRun, LearnerVariant, PartitionGroup
+from lc_runtime.models import CourseRun, LearnerChoicesLock, LearnerVariant, PartitionGroup
 from lc_runtime.selectors.resolution import PARTITION_ASSIGNED_EVENT, VariantResolver
 
 KEY = "course-v1:LcX+Res+2026"
@@ -71,10 +71,16 @@ POLICY = {
     }
 }
 # Queries of a first visit of unit u1 (three selectors, one on a partition): the learner's Variants and
-# partition groups (1 + 1), then an INSERT and a re-read of each (2 + 2), each pair inside a savepoint
-# (4 statements more, as the test's transaction encloses them). A later visit: the two reads.
-FIRST_VISIT = 10
+# partition groups (1 + 1), then the lock on the learner's choices, an INSERT and a re-read of each
+# (3 + 3), each INSERT and re-read inside a savepoint (4 statements more, as the test's transaction
+# encloses them). Outside a unit of work, as here, the lock is taken again before each batch; inside
+# one, once (FIRST_VISIT_IN_A_UNIT). A later visit: the two reads.
+FIRST_VISIT = 12
+FIRST_VISIT_IN_A_UNIT = 11
 LATER_VISIT = 2
+# A further batch (another unit): the lock, then an INSERT and a re-read in a savepoint (4); in a unit
+# of work that holds the lock already, the last four only.
+NEXT_BATCH = 5
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +213,7 @@ def test_a_nested_selector_is_resolved_when_its_group_is_reached(learner, django
     nested_pool = learner.record("randomize", "nested").pool_entity_id
     assert nested_pool not in learner_variants(LEARNER, KEY), "not reachable before its group was chosen"
 
-    with django_assert_num_queries(4):  # an INSERT and a re-read (in a savepoint): a batch of its own
+    with django_assert_num_queries(NEXT_BATCH):  # a batch of its own
         nested = learner.children("randomize", "nested")
 
     assert len(nested) == 1 and learner.visible("html", nested[0])
@@ -234,9 +240,20 @@ def test_asking_for_one_selector_resolves_its_whole_unit(learner, django_assert_
     with django_assert_num_queries(0):
         learner.children("itembank", "bank")
         learner.children("split_test", "ab")
-    # Another unit is another batch: one INSERT and one re-read, in a savepoint.
-    with django_assert_num_queries(4):
+    # Another unit is another batch: one INSERT and one re-read, in a savepoint, after the lock.
+    with django_assert_num_queries(NEXT_BATCH):
         assert len(learner.children("itembank", "bank2")) == 1
+
+
+def test_a_unit_of_work_locks_the_learners_choices_once_whatever_its_number_of_batches(
+    learner, django_assert_num_queries
+):
+    with api.unit_of_work():
+        with django_assert_num_queries(FIRST_VISIT_IN_A_UNIT):
+            learner.children("randomize", "rnd")
+        with django_assert_num_queries(NEXT_BATCH - 1):
+            assert len(learner.children("itembank", "bank2")) == 1
+    assert LearnerChoicesLock.objects.filter(user_id=LEARNER, course_key=KEY).count() == 1
 
 
 def test_resolve_below_a_block_without_selectors_costs_nothing(learner, django_assert_num_queries):
