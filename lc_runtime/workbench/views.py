@@ -52,11 +52,12 @@ def _viewing(request: HttpRequest, course_key) -> _Viewing:
     learner = None
     username = request.GET.get("as")
     if username and mode == "published":
-        # Staff first: anyone else learns nothing of which usernames exist (403 whatever the name).
-        if not api.has_staff_access(api.course_roles(request.user, course_key)):
-            raise PermissionDenied("Only course staff may view a course as someone else")
         learner = get_user_model().objects.filter(username=username).first()
+        # A learner's runtime viewed by anyone but staff is refused (403) when it is built; a name that
+        # does not exist is refused alike for them, so that they learn nothing of which names exist.
         if learner is None:
+            if not api.has_staff_access(api.course_roles(request.user, course_key)):
+                raise PermissionDenied("Only course staff may view a course as someone else")
             raise Http404(f"No user {username!r}")
     return _Viewing(mode, learner)
 
@@ -103,12 +104,11 @@ def course_outline(request: HttpRequest, course_key: str) -> HttpResponse:
     key = _course_key(course_key)
     if not api.run_exists(key):
         raise Http404(f"No course run {key}")
-    viewing = _viewing(request, key)  # PermissionDenied for "view as" unless staff
-    own_runtime = api.get_runtime(request.user, course_key=key)
-    staff = own_runtime.user_is_staff
-    outline = api.get_user_outline(key, request.user, view_as=viewing.learner)
-    # The learner's Variants: the user's own runtime, or one viewing the course as the chosen learner.
-    runtime = own_runtime if viewing.learner is None else _runtime(request, key, _Viewing("published", viewing.learner))
+    viewing = _viewing(request, key)  # a name that does not exist: 404 for staff, 403 for anyone else
+    # The user's own runtime, or one viewing the course as the learner staff chose: its outline and Variants.
+    runtime = _runtime(request, key, _Viewing("published", viewing.learner))
+    staff = viewing.learner is not None or runtime.user_is_staff  # only staff may choose a learner
+    outline = api.outline_for_runtime(runtime)
     variants = []
     for record in runtime.iter_records():
         if record.pool_entity_id is None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from webob import Request
 
 from lc_runtime import api
@@ -205,3 +206,19 @@ def test_a_learners_outline_costs_the_same_for_10_and_500_units(db, tmp_path, le
     # The run (1), the learner's roles (1), personal dates (1) and partition groups (1): whatever the size.
     assert counts[10] == counts[500]
     assert len([sql for sql in counts[10] if sql not in ("SAVEPOINT", "RELEASE")]) == 4
+
+
+def test_a_runtimes_outline_asks_nothing_the_runtime_has_asked(db, tmp_path, learner):
+    course = str(api.import_olx(write_outline_course(tmp_path, 10), strict=True).course_key)
+    now = timezone.now()
+    expected = api.get_user_outline(course, learner, at=now)  # the tree, outline and run's dates are cached now
+    runtime = api.get_runtime(learner, course_key=course)
+    first_unit = next(iter(expected.sequences.values())).units[0].usage_key
+    runtime.get_block(first_unit)  # the runtime decides what the learner may reach
+    with CaptureQueriesContext(connection) as queries:
+        outline = api.outline_for_runtime(runtime, at=now)
+    assert outline == expected
+    # The learner's roles, dates and groups were read for the runtime's own decision: only savepoints remain.
+    assert [q["sql"] for q in queries.captured_queries if q["sql"].split()[0] not in ("SAVEPOINT", "RELEASE")] == []
+    with pytest.raises(ValueError, match="published"):
+        api.outline_for_runtime(api.get_runtime(None, course_key=course, mode="draft"))

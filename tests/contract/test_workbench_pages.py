@@ -95,7 +95,23 @@ def test_the_outline_and_a_unit_cost_a_fixed_number_of_queries(course, client, m
     """Once the course is loaded: session, user, run, roles, dates, groups, Variants (and state for a unit)."""
     client.force_login(make_user("ada"))
     client.get(f"/course/{SELECTOR_KEY}/")  # the first visit draws the learner's Variants
-    with django_assert_num_queries(15):  # the outline's own runtime, then the page's: each reads run and roles
+    # Eight, and a savepoint around them: the run's existence, then one runtime for the outline and the Variants.
+    with django_assert_num_queries(10):
         assert client.get(f"/course/{SELECTOR_KEY}/").status_code == 200
     with django_assert_num_queries(10):
         assert client.get(f"/block/{AB_UNIT}/").status_code == 200
+
+
+def test_viewing_as_a_learner_costs_a_fixed_number_of_queries(course, client, make_user, django_assert_num_queries):
+    """
+    The learner's own pages' queries, plus the learner's row and the viewer's roles (asked once) and, on
+    the outline, the users staff may pick.
+    """
+    client.force_login(make_user("ada"))
+    client.get(f"/course/{SELECTOR_KEY}/")  # the learner's Variants are drawn and stored
+    client.force_login(make_user("sam", is_staff=True))
+    client.get(f"/course/{SELECTOR_KEY}/?as=ada")  # the staff user's first visit: nothing of theirs is stored
+    with django_assert_num_queries(10 + 3):
+        assert client.get(f"/course/{SELECTOR_KEY}/?as=ada").status_code == 200
+    with django_assert_num_queries(10 + 2):
+        assert client.get(f"/block/{AB_UNIT}/?as=ada").status_code == 200
