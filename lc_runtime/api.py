@@ -560,9 +560,10 @@ def get_user_outline(
 def outline_for_runtime(runtime: LearningCoreRuntime, *, at: datetime | None = None) -> UserCourseOutline:
     """
     What a published runtime's user (or the learner it views the course as) gets of the outline at
-    ``at``: :func:`get_user_outline` for a page that renders with that runtime too, which then
-    decides the learner's access once, for both. A fixed number of queries, none of those the
-    runtime has made already.
+    ``at``: :func:`get_user_outline` for a page that renders with that runtime too. The processors
+    decide the outline afresh, from what the runtime has read of the learner (roles, dates, groups,
+    Variants), which is not read again: a fixed number of queries, none of those the runtime has
+    made. A runtime kept from an earlier request answers with what it read then.
     """
     if runtime.mode != "published":
         raise ValueError("Outlines are of the published course: a draft runtime has none")

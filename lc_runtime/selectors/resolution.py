@@ -148,7 +148,8 @@ class VariantResolver:
 
     def _lock_choices(self) -> None:
         """
-        Before storing the learner's Variants or groups: lock them, once per unit of work.
+        Before storing the learner's Variants or groups: lock them, once per unit of work (before
+        each batch in a transaction that is not one: nothing tells one such transaction from the next).
 
         A request stores them in batches, as it reaches units; the lock makes another request of the
         same learner that stores some in another order wait for this one to end, instead of holding

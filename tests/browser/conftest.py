@@ -18,21 +18,35 @@ import pytest
 
 class _OneRequestAtATime:
     """
-    LiveServerThread's ``static_handler`` (the site serves its own files): the site handles one request at a
-    time, on connections read concurrently.
+    The site, handling one request at a time, on connections the server reads concurrently.
 
-    One request at a time: SQLite takes one writer at a time, and a unit of work per request holds it. Connections
-    read concurrently: chromium opens connections ahead of need (preconnects), and a server that handled one
-    connection at a time sat waiting on such an idle one while the page's next request queued behind it.
+    One request at a time: SQLite takes one writer at a time, and a unit of work per request holds it.
+    Connections read concurrently: chromium opens connections ahead of need (preconnects), and a server that
+    handled one connection at a time sat waiting on such an idle one while the page's next request queued
+    behind it. :meth:`close` waits for the request in hand and refuses later ones, so that nothing the browser
+    still sends writes to the database once the test is over.
     """
 
-    def __init__(self, application) -> None:
-        self.application = application
+    def __init__(self) -> None:
+        self.application = None
         self.lock = threading.Lock()
+        self.closed = False
+
+    def wrap(self, application):
+        """LiveServerThread's ``static_handler``: the site serves its own files."""
+        self.application = application
+        return self
 
     def __call__(self, environ, start_response):
         with self.lock:
+            if self.closed:
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"The test is over."]
             return self.application(environ, start_response)
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
 
 
 CHROMIUM = os.environ.get("LC_RUNTIME_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -85,14 +99,10 @@ def page(browser, request):
 @pytest.fixture
 def workbench_server(transactional_db):
     """The site on the test database, served by Django's live-server thread, one request at a time."""
-    from django.db import connections
     from django.test.testcases import LiveServerThread
 
-    shared = {
-        alias: connection for alias, connection in ((a, connections[a]) for a in connections)
-        if connection.vendor == "sqlite" and connection.is_in_memory_db()
-    }
-    thread = LiveServerThread("127.0.0.1", _OneRequestAtATime, connections_override=shared, port=0)
+    site = _OneRequestAtATime()
+    thread = LiveServerThread("127.0.0.1", site.wrap, port=0)
     thread.daemon = True
     thread.start()
     thread.is_ready.wait()
@@ -100,4 +110,5 @@ def workbench_server(transactional_db):
         raise thread.error
     thread.url = f"http://127.0.0.1:{thread.port}"
     yield thread
+    site.close()
     thread.terminate()

@@ -5,10 +5,13 @@ Variants and partition groups are written with one INSERT that ignores conflicts
 locking re-read: concurrent first visits of one learner meet on the unique constraint and all read
 the same row, whatever the isolation level, and a request creates any number of them in a fixed
 number of queries. Rows are inserted in one order (by selector, by partition), the same in every
-request. Requests that reach several units in opposite orders can still deadlock on MySQL/MariaDB
-(each holds a row of one unit that the other needs); the unit of work runs the loser again
-(ADR 0016), which then finds the rows stored. A group given by hand (:func:`set_partition_group`)
-is one row, written under its lock.
+request. A request that reaches several units stores their rows in several batches, in the order it
+reaches them, so before its first batch it locks the learner's choices in the run
+(:func:`lock_learner_choices`): another request of the same learner waits for it, instead of each
+holding a row of one unit that the other needs (a deadlock on MySQL/MariaDB). A group given or
+taken by hand (:func:`set_partition_group`, :func:`remove_partition_group`) takes the same lock
+first, in the same order. A deadlock that still happens (two learners' rows meeting in an index's
+gaps) is run again by the unit of work (ADR 0016).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import connection, router, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from opaque_keys.edx.keys import CourseKey
@@ -113,7 +116,7 @@ def lock_learner_choices(user_id: int, course_key: CourseKey) -> bool:
     first call), which locks it exclusively whether it existed or not. Outside a transaction there
     is nothing to hold: no query, and False.
     """
-    if not transaction.get_connection(router.db_for_write(LearnerChoicesLock)).in_atomic_block:
+    if not connection.in_atomic_block:  # the connection every writer of this module uses
         return False
     LearnerChoicesLock.objects.bulk_create(
         [LearnerChoicesLock(user_id=user_id, course_key=str(course_key))],
@@ -267,13 +270,15 @@ def set_partition_group(user_id: int, course_key: CourseKey, partition_id: int, 
     Put a learner in ``group_id`` of a partition, in place of any group it had there; return that group, or None.
 
     For groups given by hand (a cohort, an enrollment track, a tester put in one arm of an experiment):
-    it is the row the learner's split tests on the partition read. One transaction, the learner's row
-    locked: a concurrent assignment (by hand, or a first visit's random one) waits, and the last
-    writer's group stands.
+    it is the row the learner's split tests on the partition read. One transaction, the learner's
+    choices and then the row locked: a concurrent assignment (by hand, or a first visit's random one)
+    waits, and the last writer's group stands.
     """
     key = str(course_key)
     token = new_writer_token()
     with transaction.atomic():
+        # The choices lock first, as a first visit takes it before the groups: never the other way round.
+        lock_learner_choices(user_id, course_key)
         # get_or_create reads again after losing the INSERT race, so the row is then the winner's, locked.
         row, created = PartitionGroup.objects.select_for_update().get_or_create(
             user_id=user_id, course_key=key, partition_id=partition_id,
@@ -294,6 +299,7 @@ def remove_partition_group(user_id: int, course_key: CourseKey, partition_id: in
 
     A random partition gives the learner a group again on its next visit to a split test on it.
     """
+    lock_learner_choices(user_id, course_key)  # inside a transaction, first, as a first visit takes it
     deleted, _ = PartitionGroup.objects.filter(
         user_id=user_id, course_key=str(course_key), partition_id=partition_id
     ).delete()
