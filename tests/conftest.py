@@ -30,6 +30,8 @@ UOW_COURSE = ROOT / "tests" / "fixtures" / "uow-course"
 UOW_KEY = "course-v1:LcX+Uow+2026"
 SELECTOR_COURSE = ROOT / "tests" / "fixtures" / "selector-course"
 SELECTOR_KEY = "course-v1:LcX+Sel+2026"
+VIDEO_COURSE = ROOT / "tests" / "fixtures" / "video-course"
+VIDEO_KEY = "course-v1:LcX+Video+2026"
 SHARED = Path(os.environ.get("LC_RUNTIME_SHARED", ROOT.parent / "shared"))
 
 

@@ -106,7 +106,7 @@ def course_outline(request: HttpRequest, course_key: str) -> HttpResponse:
         raise Http404(f"No course run {key}")
     viewing = _viewing(request, key)  # a name that does not exist: 404 for staff, 403 for anyone else
     # The user's own runtime, or one viewing the course as the learner staff chose: its outline and Variants.
-    runtime = _runtime(request, key, _Viewing("published", viewing.learner))
+    runtime = api.get_runtime(request.user, course_key=key, view_as=viewing.learner)
     staff = viewing.learner is not None or runtime.user_is_staff  # only staff may choose a learner
     outline = api.outline_for_runtime(runtime)
     variants = []

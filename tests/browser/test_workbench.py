@@ -9,7 +9,18 @@ from __future__ import annotations
 import pytest
 
 from lc_runtime import api
-from tests.conftest import DEMO_COURSE, DEMO_KEY, LEAF_COURSE, LEAF_KEY, ROOT, SELECTOR_COURSE, SELECTOR_KEY, usage
+from tests.conftest import (
+    DEMO_COURSE,
+    DEMO_KEY,
+    LEAF_COURSE,
+    LEAF_KEY,
+    ROOT,
+    SELECTOR_COURSE,
+    SELECTOR_KEY,
+    VIDEO_COURSE,
+    VIDEO_KEY,
+    usage,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,8 +31,6 @@ AB_UNIT = usage(SELECTOR_KEY, "vertical", "unit_ab")
 PASSWORD = "a-long-test-password"
 MATH_COURSE = ROOT / "tests" / "fixtures" / "math-course"
 MATH_KEY = "course-v1:LcX+Math+2026"
-VIDEO_COURSE = ROOT / "tests" / "fixtures" / "video-course"
-VIDEO_KEY = "course-v1:LcX+Video+2026"
 
 
 @pytest.fixture

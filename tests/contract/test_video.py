@@ -15,10 +15,9 @@ from django.test import Client
 
 from lc_runtime import api
 from lc_runtime.runtime.video_config import sjson_to_srt, sjson_to_text, srt_to_sjson
-from tests.conftest import ROOT, usage
+from tests.conftest import VIDEO_COURSE, usage
+from tests.conftest import VIDEO_KEY as KEY
 
-VIDEO_COURSE = ROOT / "tests" / "fixtures" / "video-course"
-KEY = "course-v1:LcX+Video+2026"
 VIDEO = usage(KEY, "video", "colours")
 BY_SUB = usage(KEY, "video", "by-sub")
 SILENT = usage(KEY, "video", "silent")
